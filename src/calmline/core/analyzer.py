@@ -1,0 +1,300 @@
+"""The engine: analyse a customer message, check an agent's draft before it is sent.
+
+``Engine`` is built once from validated settings plus the detector and rule objects (the
+playbook layer does that) and is then safe to share: it keeps no per-message state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from calmline.core.detector import Detector, Evidence, EvidenceSource, Scan
+from calmline.core.matcher import PhraseMatcher
+from calmline.core.rule import (
+    Draft,
+    ReplyContext,
+    ReplyRule,
+    apply_rewrites,
+    narrow_rewrite,
+    rewrites_clash,
+)
+from calmline.core.settings import EngineSettings
+from calmline.core.types import (
+    AbuseLevel,
+    Credit,
+    Finding,
+    MessageAnalysis,
+    ReplyCheck,
+    Role,
+    Signal,
+    Turn,
+)
+from calmline.errors import InputError, MessageTooLong
+
+_ANGER = "anger"
+_CREDIT = "credit:"
+#: passes of rewriting a draft when rewrites of the same sentence clashed
+_FIX_ROUNDS = 3
+
+
+class Engine:
+    """Message analysis and draft checks over one playbook."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        detectors: Sequence[Detector],
+        rules: Sequence[ReplyRule],
+        evidence: Sequence[EvidenceSource] = (),
+    ) -> None:
+        self.settings = settings
+        self.detectors = [d for d in detectors if d.settings.enabled]
+        self.rules = [r for r in rules if r.settings.enabled]
+        self.evidence_sources = list(evidence)
+        self.max_chars = settings.limits.max_message_chars
+
+        message_lexicons = [lex for d in self.detectors for lex in d.lexicons()]
+        message_lexicons.append((_ANGER, "words", settings.anger.lexicon))
+        self.message_matcher = PhraseMatcher(message_lexicons)
+
+        reply_lexicons = [lex for r in self.rules for lex in r.lexicons()]
+        for behaviour, credit in settings.credits.items():
+            reply_lexicons.append((_CREDIT + behaviour, "phrases", credit.lexicon))
+        # Rules that look for the agent swearing read the same words as the message detectors.
+        self.reply_matcher = PhraseMatcher(reply_lexicons)
+
+    # ----- customer messages -------------------------------------------------------------
+
+    def _check_text(self, text: object, where: str) -> str:
+        if not isinstance(text, str):
+            raise InputError(f"{where} must be text, got {type(text).__name__}")
+        if len(text) > self.max_chars:
+            raise MessageTooLong(len(text), self.max_chars, where)
+        return text
+
+    def analyze_message(self, text: str, *, names: Sequence[str] = ()) -> MessageAnalysis:
+        """Every signal in a customer message, with a message-level anger score and abuse level.
+
+        ``names`` are names known to belong to people in the conversation, so that a name such
+        as "Dick" is not read as a swear word.
+        """
+        text = self._check_text(text, "message")
+        view = self.message_matcher.read(text)
+        scan = Scan(view=view, hits=self.message_matcher.scan(view), names=names)
+        for detector in self.detectors:
+            if detector.wants(scan):
+                scan.signals.extend(detector.detect(scan))
+        if self.evidence_sources:
+            self._merge_evidence(scan)
+        signals = tuple(sorted(scan.signals, key=lambda s: (s.span[0], s.span[1], s.type)))
+        anger = self._anger(scan, signals)
+        return MessageAnalysis(text=text, signals=signals, anger=anger, abuse=self._abuse(signals))
+
+    def _merge_evidence(self, scan: Scan) -> None:
+        for source in self.evidence_sources:
+            for ev in source.evidence(scan.view):
+                self._add_evidence(scan, ev, source.name)
+
+    def _add_evidence(self, scan: Scan, ev: Evidence, source: str) -> None:
+        """A model's evidence raises the score of a matching signal or adds a new one."""
+        for i, sig in enumerate(scan.signals):
+            if sig.type == ev.signal_type and (ev.span is None or _overlap(sig.span, ev.span)):
+                combined = 1.0 - (1.0 - sig.score) * (1.0 - ev.score)
+                scan.signals[i] = Signal(
+                    sig.type,
+                    sig.principle,
+                    sig.span,
+                    combined,
+                    f"{sig.explanation}; {ev.explanation}",
+                    sig.text,
+                    (*sig.evidence, source),
+                    sig.detail,
+                )
+                return
+        detector = next((d for d in self.detectors if ev.signal_type in d.signal_types), None)
+        if detector is None or ev.score < detector.threshold:
+            return
+        span = ev.span or (0, len(scan.view.text))
+        scan.signals.append(
+            detector.signal(
+                ev.signal_type, span, ev.score, ev.explanation, scan.view, evidence=(source,)
+            )
+        )
+
+    def _anger(self, scan: Scan, signals: Sequence[Signal]) -> float:
+        """Noisy-OR of anger words, punctuation and signals, discounted by forgiveness."""
+        cfg = self.settings.anger
+        view = scan.view
+        keep = 1.0
+        for hit in scan.hits.get(_ANGER, "words"):
+            span = view.span_of(hit.first, hit.last)
+            if view.negated(hit.first) or view.quoted(span):
+                continue
+            keep *= 1.0 - hit.weight
+        bangs = view.text.count("!")
+        if bangs:
+            keep *= (1.0 - cfg.exclamation_weight) ** min(bangs, 4)
+        if "??" in view.text or "?!" in view.text or "!?" in view.text:
+            keep *= 1.0 - cfg.question_burst_weight
+        forgiving = False
+        for sig in signals:
+            if sig.type == "forgiveness":
+                forgiving = True
+                continue
+            weight = cfg.signal_weights.get(sig.type, 0.0)
+            if weight:
+                keep *= 1.0 - weight * sig.score
+        anger = 1.0 - keep
+        if forgiving:
+            anger *= 1.0 - cfg.forgiveness_discount
+        return round(min(1.0, max(0.0, anger)), 4)
+
+    def _abuse(self, signals: Sequence[Signal]) -> AbuseLevel:
+        cfg = self.settings.abuse
+        types = {s.type for s in signals}
+        if any(s.type == "threat.safety" and s.score >= cfg.safety_threshold for s in signals):
+            return AbuseLevel.SAFETY
+        if any(s.type == "insult" and s.score >= cfg.insult_threshold for s in signals):
+            return AbuseLevel.ABUSIVE
+        if cfg.profanity_at_agent_is_abusive and any(
+            s.type == "profanity" and s.detail.get("aimed") for s in signals
+        ):
+            return AbuseLevel.ABUSIVE
+        if cfg.shouting_with_profanity_is_abusive and {"shouting", "profanity"} <= types:
+            return AbuseLevel.ABUSIVE
+        if types & set(cfg.venting_signals):
+            return AbuseLevel.VENTING
+        return AbuseLevel.NONE
+
+    # ----- agent drafts --------------------------------------------------------------------
+
+    def context(
+        self,
+        turns: Iterable[Turn] = (),
+        *,
+        customer_name: str | None = None,
+        agent_name: str | None = None,
+        analyses: Sequence[MessageAnalysis | None] | None = None,
+    ) -> ReplyContext:
+        """Read a conversation so far (customer turns are analysed) for :meth:`check_reply`.
+
+        ``analyses``, when given, are analyses already made of these turns (one per turn,
+        None where missing): they are reused instead of reading those messages again, which
+        keeps a review of a long transcript linear.
+        """
+        turns = list(turns)
+        known = list(analyses or ())
+        names = tuple(n for n in (customer_name, agent_name) if n)
+        read: list[MessageAnalysis | None] = []
+        for i, turn in enumerate(turns):
+            if turn.role is not Role.CUSTOMER:
+                read.append(None)
+            elif i < len(known) and known[i] is not None:
+                read.append(known[i])
+            else:
+                read.append(
+                    self.analyze_message(
+                        self._check_text(turn.text, "context message"), names=names
+                    )
+                )
+        ctx = ReplyContext(
+            turns=turns, customer_name=customer_name, agent_name=agent_name, analyses=read
+        )
+        ctx.upset = self._upset(ctx)
+        return ctx
+
+    def _upset(self, ctx: ReplyContext) -> bool:
+        cfg = self.settings.upset
+        for analysis in ctx.recent_customer() or ([ctx.last_customer] if ctx.last_customer else []):
+            if analysis.anger >= cfg.anger_threshold or analysis.abuse is not AbuseLevel.NONE:
+                return True
+            if analysis.types & set(cfg.signals):
+                return True
+        return False
+
+    def check_reply(
+        self,
+        draft: str,
+        context: ReplyContext | Iterable[Turn] | None = None,
+        *,
+        customer_name: str | None = None,
+    ) -> ReplyCheck:
+        """Findings for an agent's draft before it is sent, plus the good behaviours in it."""
+        draft = self._check_text(draft, "draft")
+        if context is None:
+            ctx = self.context((), customer_name=customer_name)
+        elif isinstance(context, ReplyContext):
+            ctx = context
+        else:
+            ctx = self.context(context, customer_name=customer_name)
+        findings, credits = self._check_rules(draft, ctx)
+        fixed = self._fix(draft, findings, ctx)
+        return ReplyCheck(draft=draft, findings=tuple(findings), credits=credits, fixed=fixed)
+
+    def _check_rules(
+        self, draft: str, ctx: ReplyContext
+    ) -> tuple[list[Finding], tuple[Credit, ...]]:
+        view = self.reply_matcher.read(draft)
+        hits = self.reply_matcher.scan(view)
+        names = tuple(n for n in (ctx.customer_name, ctx.agent_name) if n)
+        reply = Draft(
+            view=view, hits=hits, _as_message=lambda: self.analyze_message(draft, names=names)
+        )
+        reply.credits = self._credits(reply, ctx)
+        findings: list[Finding] = []
+        for rule in self.rules:
+            if rule.uses_context and ctx.empty:
+                continue
+            findings.extend(rule.check(reply, ctx))
+        findings.sort(key=lambda f: (f.span[0], -f.severity.rank, f.rule))
+        return findings, tuple(reply.credits)
+
+    def _fix(self, draft: str, findings: Sequence[Finding], ctx: ReplyContext) -> str:
+        """The draft with the findings' rewrites applied.
+
+        Each rewrite is cut down to the characters it changes, so changes to different words
+        of one sentence all apply. Where two still overlap, the most severe finding's rewrite
+        wins and the others get their turn on the result, a bounded number of times.
+        """
+        fixed = draft
+        for _ in range(_FIX_ROUNDS):
+            ranked = sorted(findings, key=lambda f: -f.severity.rank)
+            whole = [f.rewrite for f in ranked if f.rewrite is not None]
+            rewrites = [narrow_rewrite(fixed, rw) for rw in whole]
+            fixed = apply_rewrites(fixed, rewrites)
+            # Two different changes can narrow to the same characters ("No, no, ..." loses
+            # one "no" either way), and then only one of them has happened.
+            merged = len(set(rewrites)) < len(set(whole))
+            if not merged and not rewrites_clash(rewrites):
+                break
+            findings, _ = self._check_rules(fixed, ctx)
+        return fixed
+
+    def _credits(self, reply: Draft, ctx: ReplyContext) -> list[Credit]:
+        view = reply.view
+        out: list[Credit] = []
+        for behaviour, credit in self.settings.credits.items():
+            for hit in reply.hits.get(_CREDIT + behaviour, "phrases"):
+                span = view.span_of(hit.first, hit.last)
+                if view.negated(hit.first) or view.quoted(span):
+                    continue
+                out.append(Credit(behaviour, credit.principle, span, view.slice(span)))
+                break
+        name = ctx.customer_name
+        if name and "name" in self.settings.credits:
+            low = view.text.lower()
+            at = low.find(name.lower())
+            if at >= 0:
+                out.append(
+                    Credit(
+                        "name",
+                        self.settings.credits["name"].principle,
+                        (at, at + len(name)),
+                        view.text[at : at + len(name)],
+                    )
+                )
+        return out
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]

@@ -1,0 +1,665 @@
+"""The ReplyRule base: id from the class, documentation from the docstring, rewrites from data.
+
+A rule looks at an agent's draft (and, when given, the conversation so far) and returns
+findings. Its words and its rewrite templates live in the playbook; its docstring is its
+documentation, with an *Anti-pattern* and a *Best practice* example that ``calmline rules``
+and docs/rules.md show.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from calmline.core.detector import SettingsProblem, validate_params
+from calmline.core.matcher import Hit, Hits
+from calmline.core.settings import RuleSettings
+from calmline.core.text import NEGATORS, TextView, normalise_phrase
+from calmline.core.types import (
+    Credit,
+    Finding,
+    MessageAnalysis,
+    Rewrite,
+    Role,
+    Severity,
+    Span,
+    Turn,
+)
+
+
+class _Slots(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, slots: Mapping[str, str]) -> str:
+    """Fill a template's placeholders; unknown or empty ones become empty text."""
+    text = template.format_map(_Slots(slots))
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r"\s+([,.!?;:])", r"\1", text)
+    return text.strip()
+
+
+def name_slots(name: str | None) -> dict[str, str]:
+    """The name placeholders for a customer name (all empty when it is not known)."""
+    if not name:
+        return {"name": "", "name_comma": "", "comma_name": ""}
+    return {"name": name, "name_comma": f"{name}, ", "comma_name": f", {name}"}
+
+
+@dataclass
+class ReplyContext:
+    """The conversation a draft answers: turns so far and what the engine read in them."""
+
+    turns: Sequence[Turn] = ()
+    customer_name: str | None = None
+    agent_name: str | None = None
+    analyses: Sequence[MessageAnalysis | None] = ()
+    upset: bool = False
+
+    @property
+    def customer_turns(self) -> list[tuple[Turn, MessageAnalysis]]:
+        return [
+            (t, a)
+            for t, a in zip(self.turns, self.analyses, strict=False)
+            if t.role is Role.CUSTOMER and a is not None
+        ]
+
+    @property
+    def last_customer(self) -> MessageAnalysis | None:
+        """The customer's most recent message (since the agent last spoke, or ever)."""
+        turns = self.customer_turns
+        return turns[-1][1] if turns else None
+
+    def recent_customer(self) -> list[MessageAnalysis]:
+        """The customer's messages since the agent's last reply."""
+        out: list[MessageAnalysis] = []
+        for turn, analysis in reversed(list(zip(self.turns, self.analyses, strict=False))):
+            if turn.role is Role.AGENT:
+                break
+            if analysis is not None:
+                out.append(analysis)
+        return list(reversed(out))
+
+    @property
+    def empty(self) -> bool:
+        return not self.turns
+
+    def slots(self) -> dict[str, str]:
+        out = name_slots(self.customer_name)
+        if self.agent_name:
+            out["agent"] = self.agent_name
+        return out
+
+
+@dataclass
+class Draft:
+    """An agent's draft as rules see it: tokens, lexicon hits, credits, and an analysis of it
+    as if it were a customer message (to catch an agent swearing or insulting back)."""
+
+    view: TextView
+    hits: Hits
+    credits: list[Credit] = field(default_factory=list)
+    _as_message: Callable[[], MessageAnalysis] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.view.text
+
+    @cached_property
+    def as_message(self) -> MessageAnalysis:
+        if self._as_message is None:  # pragma: no cover - the engine always sets it
+            raise RuntimeError("draft built without an analyser")
+        return self._as_message()
+
+    def has_credit(self, behaviour: str) -> bool:
+        return any(c.behaviour == behaviour for c in self.credits)
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    summary: str
+    details: str
+    anti_pattern: str
+    best_practice: str
+
+
+#: Words that open a supposition: a phrase after them is a condition, not a statement.
+CONDITIONALS = frozenset({"if", "unless", "whether"})
+#: Words that join a clause to the one before it ("..., so that is your fault").
+CONNECTORS = frozenset({"so", "and", "but", "because", "since", "then", "which"})
+# Joining words that start a new clause even without a comma before them ("... but I'm new
+# here"; "and that's final"), and the ones that end the clause before them ("I'm busy so ...").
+_BARE_JOIN_BEFORE = frozenset({"and", "but", "so", "because"})
+_BARE_JOIN_AFTER = frozenset({"but", "so", "because"})
+# "and" ends the clause before it when a new subject follows ("I'm new here and I ...").
+_SUBJECTS = frozenset({"i", "we", "you", "it", "they", "he", "she", "that", "this", "there"})
+_BREAK_CHARS = frozenset(",;:()–—-")
+
+
+@lru_cache(maxsize=4096)
+def carries_negation(phrase: str) -> bool:
+    """Whether a lexicon phrase has its own negation ("nothing I can do", "not my problem").
+
+    A "no" or "not" before such a phrase usually adds to it ("No, that's not my problem")
+    rather than cancelling it, so the phrase still counts.
+    """
+    return not NEGATORS.isdisjoint(normalise_phrase(phrase))
+
+
+def in_condition(view: TextView, first: int, reach: int = 4) -> bool:
+    """Whether "if", "unless" or "whether" opens the clause just before token ``first``."""
+    i = first
+    for _ in range(reach):
+        if view.clause_break_before(i):
+            return False
+        i -= 1
+        if view.norms[i] in CONDITIONALS:
+            return True
+    return False
+
+
+def longest_hits(hits: Iterable[Hit]) -> list[Hit]:
+    """Hits with overlaps resolved: of hits that share a token, the longest one stays."""
+    kept: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: (h.first - h.last, h.first)):
+        if all(hit.last < k.first or k.last < hit.first for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: h.first)
+
+
+@dataclass(frozen=True)
+class ClausePlace:
+    """Where a phrase sits in its sentence, which decides how it can be taken out."""
+
+    sentence: Span
+    #: the phrase starts the sentence, or follows a comma, colon, dash ...
+    opens: bool
+    #: the phrase ends its clause (punctuation or the end of the sentence follows)
+    closes: bool
+    #: the phrase is the last thing in the sentence (only end punctuation follows)
+    ends_sentence: bool
+    #: the phrase starts the sentence itself
+    starts_sentence: bool
+    #: a joining word before the phrase that goes with it ("..., so you're wrong"), or None
+    connector_before: int | None
+    #: a joining word after the phrase that goes with it ("I'm new here, so ..."), or None
+    connector_after: int | None
+
+
+def clause_place(view: TextView, first: int, last: int) -> ClausePlace:
+    """Where tokens ``first``..``last`` sit in their sentence (see :class:`ClausePlace`)."""
+    span = view.span_of(first, last)
+    sentence = view.sentence_of(span)
+    text = view.text
+    before = text[sentence[0] : span[0]]
+    after = text[span[1] : sentence[1]]
+    starts_sentence = not before.strip()
+    opens = starts_sentence or before.rstrip()[-1] in _BREAK_CHARS
+    ends_sentence = not after.strip(" \t.!?…")
+    closes = ends_sentence or after.lstrip()[0] in _BREAK_CHARS
+    connector_before = None
+    p = first - 1
+    if not opens and p >= 0 and view.norms[p] in CONNECTORS and view.starts[p] >= sentence[0]:
+        lead = text[sentence[0] : view.starts[p]]
+        if (
+            view.norms[p] in _BARE_JOIN_BEFORE
+            or not lead.strip()
+            or lead.rstrip()[-1] in _BREAK_CHARS
+        ):
+            connector_before = p
+            opens = True
+    connector_after = None
+    n = last + 1
+    if n < len(view.norms) and view.norms[n] in CONNECTORS and view.ends[n] <= sentence[1]:
+        gap = text[span[1] : view.starts[n]]
+        bare = view.norms[n] in _BARE_JOIN_AFTER or (
+            view.norms[n] == "and" and n + 1 < len(view.norms) and view.norms[n + 1] in _SUBJECTS
+        )
+        if bare or any(c in _BREAK_CHARS for c in gap):
+            connector_after = n
+            closes = True
+    return ClausePlace(
+        sentence, opens, closes, ends_sentence, starts_sentence, connector_before, connector_after
+    )
+
+
+class PhraseParams(BaseModel):
+    """How a phrase rule rewrites its phrases in place (see :meth:`ReplyRule.rewrite_in_place`)."""
+
+    model_config = {"extra": "forbid"}
+    #: phrase -> words that can stand in its place anywhere ("" removes the phrase)
+    replacements: dict[str, str] = Field(default_factory=dict)
+    #: phrase -> words to open the sentence with when the phrase is a clause of its own
+    #: ("You're wrong, it came on Monday" -> "From what I can see, it came on Monday");
+    #: "" removes the clause, and so does any other place in the sentence
+    lead_ins: dict[str, str] = Field(default_factory=dict)
+
+
+class ReplyRule:
+    """Base class of a reply rule. Subclasses set ``id``, ``name`` and implement :meth:`check`."""
+
+    id: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    lexicon_names: ClassVar[tuple[str, ...]] = ()
+    #: rules that read the conversation (they stay silent without one)
+    uses_context: ClassVar[bool] = False
+    Params: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, settings: RuleSettings) -> None:
+        self.settings = settings
+        self.principle = settings.principle
+        self.severity = settings.severity
+        path = f"rules.{self.id}"
+        unknown = set(settings.lexicons) - set(self.lexicon_names)
+        if unknown:
+            raise SettingsProblem(
+                f"{path}.lexicons",
+                f"unknown lexicon(s) {sorted(unknown)}; this rule reads {list(self.lexicon_names)}",
+            )
+        self.params: Any = validate_params(self.Params, settings.params, f"{path}.params")
+
+    # ----- documentation ------------------------------------------------------------
+
+    @classmethod
+    def doc(cls) -> RuleDoc:
+        """Summary, details and the two examples, parsed from the class docstring."""
+        text = inspect.cleandoc(cls.__doc__ or "")
+        summary, _, rest = text.partition("\n")
+        sections = {"anti-pattern": "", "best practice": ""}
+        details: list[str] = []
+        current: str | None = None
+        for line in rest.splitlines():
+            key = line.strip().rstrip(":").lower()
+            if key in sections:
+                current = key
+                continue
+            if current:
+                sections[current] += line.strip() + " "
+            else:
+                details.append(line.strip())
+        return RuleDoc(
+            summary=summary.strip(),
+            details=" ".join(d for d in details if d).strip(),
+            anti_pattern=sections["anti-pattern"].strip(),
+            best_practice=sections["best practice"].strip(),
+        )
+
+    # ----- helpers for subclasses ---------------------------------------------------------
+
+    def lexicons(self) -> Iterator[tuple[str, str, Mapping[str, float]]]:
+        for lexicon, phrases in self.settings.lexicons.items():
+            yield f"rule:{self.id}", lexicon, phrases
+
+    def hits(self, draft: Draft, lexicon: str) -> list[Hit]:
+        return draft.hits.get(f"rule:{self.id}", lexicon)
+
+    def live_hits(self, draft: Draft, lexicon: str, *, allow_negated: bool = False) -> list[Hit]:
+        """Hits that are not quoted and (unless allowed) not negated."""
+        view = draft.view
+        out = []
+        for hit in self.hits(draft, lexicon):
+            span = view.span_of(hit.first, hit.last)
+            if view.quoted(span):
+                continue
+            if not allow_negated and view.negated(hit.first):
+                continue
+            out.append(hit)
+        return out
+
+    def choose(self, templates: Sequence[str], seed: str) -> str:
+        """Pick one template variant, the same one every time for the same sentence."""
+        return templates[zlib.crc32(seed.encode("utf-8", "replace")) % len(templates)]
+
+    def rewrite_sentence(
+        self, draft: Draft, span: Span, ctx: ReplyContext, templates: Sequence[str] | None = None
+    ) -> Rewrite | None:
+        """Replace the sentence containing ``span`` with one of the rule's templates."""
+        options = list(templates if templates is not None else self.settings.rewrites)
+        if not options:
+            return None
+        sentence = draft.view.sentence_of(span)
+        text = render(self.choose(options, draft.view.slice(sentence)), ctx.slots())
+        return Rewrite(sentence, text)
+
+    def rewrite_phrase(
+        self, draft: Draft, span: Span, replacement: str, ctx: ReplyContext
+    ) -> Rewrite:
+        """Rewrite the sentence containing ``span`` with that phrase replaced (or removed).
+
+        Keeps the rest of the agent's sentence, tidies commas and capitals, and fills
+        placeholders in ``replacement``.
+        """
+        view = draft.view
+        sentence = view.sentence_of(span)
+        s0, e0 = sentence
+        before = view.text[s0 : span[0]]
+        after = view.text[span[1] : e0]
+        piece = render(replacement, ctx.slots()) if replacement else ""
+        if not piece:
+            before = before.rstrip(" ,;:-")
+            after = after.lstrip(" ,;:-")
+            if before and after and not before.endswith((" ", "\n")):
+                before += " "
+        text = (before + piece + after).strip()
+        text = re.sub(r"\s{2,}", " ", text)
+        text = re.sub(r"\s+([,.!?;:])", r"\1", text)
+        text = re.sub(r"^[,;:\-\s]+", "", text)
+        if text and not before.strip():
+            text = text[0].upper() + text[1:]
+        if text and text[-1] not in ".!?":
+            text += "."
+        if not text.strip(" .!?"):
+            text = ""
+        return Rewrite(sentence, text)
+
+    def insert_sentence(
+        self, ctx: ReplyContext, seed: str, at: int = 0, templates: Sequence[str] | None = None
+    ) -> Rewrite | None:
+        """Add one of the rule's templates as a new sentence at ``at``."""
+        options = list(templates if templates is not None else self.settings.rewrites)
+        if not options:
+            return None
+        return Rewrite((at, at), render(self.choose(options, seed), ctx.slots()))
+
+    def phrase_hits(
+        self,
+        draft: Draft,
+        *lexicons: str,
+        unless: str | None = None,
+        skip_conditional: bool = False,
+    ) -> list[Hit]:
+        """The hits of some lexicons that count, longest first where they overlap.
+
+        Quoted hits never count; negated ones count only when the phrase carries its own
+        negation ("not my problem"); a hit inside a phrase of the ``unless`` lexicon ("no
+        problem" for "no") does not count, nor, with ``skip_conditional``, one in an "if" clause.
+        """
+        found = [h for lexicon in lexicons for h in self.hits(draft, lexicon)]
+        if not found:
+            return []
+        view = draft.view
+        blockers = self.hits(draft, unless) if unless else []
+        out: list[Hit] = []
+        for hit in found:
+            if view.quoted(view.span_of(hit.first, hit.last)):
+                continue
+            if view.negated(hit.first) and not carries_negation(hit.phrase):
+                continue
+            if any(b.first <= hit.last and hit.first <= b.last for b in blockers):
+                continue
+            if skip_conditional and in_condition(view, hit.first):
+                continue
+            out.append(hit)
+        return longest_hits(out)
+
+    def rewrite_hit(
+        self, draft: Draft, hit: Hit, ctx: ReplyContext, templates: Sequence[str] | None = None
+    ) -> Rewrite | None:
+        """:meth:`rewrite_in_place` with the rule's own ``replacements`` and ``lead_ins`` for the
+        hit's phrase (the rule's params must be :class:`PhraseParams`)."""
+        replacements, lead_ins = self._phrase_rewrites
+        key = normalise_phrase(hit.phrase)
+        return self.rewrite_in_place(
+            draft,
+            hit,
+            ctx,
+            replacement=replacements.get(key),
+            lead_in=lead_ins.get(key),
+            templates=templates,
+        )
+
+    @cached_property
+    def _phrase_rewrites(self) -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], str]]:
+        params = self.params
+        if not isinstance(params, PhraseParams):  # pragma: no cover - a programming error
+            raise TypeError(f"rule {self.id} has no PhraseParams")
+        return (
+            {normalise_phrase(k): v for k, v in params.replacements.items()},
+            {normalise_phrase(k): v for k, v in params.lead_ins.items()},
+        )
+
+    def rewrite_in_place(
+        self,
+        draft: Draft,
+        hit: Hit,
+        ctx: ReplyContext,
+        *,
+        replacement: str | None = None,
+        lead_in: str | None = None,
+        templates: Sequence[str] | None = None,
+    ) -> Rewrite | None:
+        """A rewrite that changes as little of the agent's sentence as the phrase allows.
+
+        When the phrase is a clause of its own, ``lead_in`` opens the sentence in its place
+        ("" drops it); a clause anywhere else ("..., so you're wrong.") or a whole sentence
+        is dropped. Otherwise ``replacement`` stands in for the phrase ("" removes it). A
+        phrase with neither, or a draft that would be left empty, gets one of the rule's
+        templates for the sentence.
+        """
+        view = draft.view
+        place = clause_place(view, hit.first, hit.last)
+        span = view.span_of(hit.first, hit.last)
+        if lead_in is not None and place.opens and place.closes:
+            return self._lead_in(draft, hit, place, lead_in, ctx, templates)
+        if replacement is not None:
+            if not replacement and place.starts_sentence and place.connector_after is not None:
+                span = (span[0], view.ends[place.connector_after])
+            return self._in_sentence(draft, span, replacement, ctx, templates)
+        return self.rewrite_template(draft, span, ctx, templates)
+
+    def _lead_in(
+        self,
+        draft: Draft,
+        hit: Hit,
+        place: ClausePlace,
+        lead_in: str,
+        ctx: ReplyContext,
+        templates: Sequence[str] | None,
+    ) -> Rewrite | None:
+        view = draft.view
+        span = view.span_of(hit.first, hit.last)
+        if place.connector_before is not None:
+            span = (view.starts[place.connector_before], span[1])
+        if place.starts_sentence and place.connector_after is not None:
+            # "I'm new here, so bear with me" -> "Bear with me"
+            span = (span[0], view.ends[place.connector_after])
+            return self._in_sentence(draft, span, "", ctx, templates)
+        if place.starts_sentence and not place.ends_sentence:
+            return self._in_sentence(draft, span, lead_in, ctx, templates)
+        # Elsewhere the clause just goes; a sentence of its own ("That's not true.") too, as
+        # the agent's facts follow it.
+        return self._in_sentence(draft, span, "", ctx, templates)
+
+    def rewrite_template(
+        self, draft: Draft, span: Span, ctx: ReplyContext, templates: Sequence[str] | None = None
+    ) -> Rewrite | None:
+        """:meth:`rewrite_sentence`, without the customer's name when the draft already has it."""
+        options = list(templates if templates is not None else self.settings.rewrites)
+        if not options:
+            return None
+        sentence = draft.view.sentence_of(span)
+        slots = ctx.slots()
+        if draft.has_credit("name"):
+            slots.update(name_slots(None))
+        text = render(self.choose(options, draft.view.slice(sentence)), slots)
+        return Rewrite(sentence, text)
+
+    def _in_sentence(
+        self,
+        draft: Draft,
+        span: Span,
+        replacement: str,
+        ctx: ReplyContext,
+        templates: Sequence[str] | None,
+    ) -> Rewrite | None:
+        """:meth:`rewrite_phrase`, except that a phrase taken out of the middle or the end of
+        a sentence leaves the rest as it was ("Hi Sam, actually the ..." -> "Hi Sam, the ...").
+
+        A sentence left empty is removed, or templated if it was all the draft said.
+        """
+        text = draft.view.text
+        sentence = draft.view.sentence_of(span)
+        s, e = span
+        if not replacement and text[sentence[0] : s].strip():
+            if text[e : sentence[1]].strip(" \t.!?…"):
+                while e < sentence[1] and text[e] in " \t,;:":
+                    e += 1  # the phrase and the commas after it
+            else:
+                while s > sentence[0] and text[s - 1] in " \t,;:-–—":
+                    s -= 1  # the phrase and the commas before it
+            return Rewrite((s, e), "")
+        rewrite = self.rewrite_phrase(draft, span, replacement, ctx)
+        if rewrite.text:
+            return rewrite
+        # The whole sentence goes; a template stands in if nothing else of the draft is left.
+        instead = self.rewrite_template(draft, span, ctx, templates)
+        s, e = rewrite.span
+        if not _has_words(text[:s] + text[e:]):
+            return instead
+        while e < len(text) and text[e] in " \t":
+            e += 1
+        return Rewrite((s, e), "", fallback=instead.text if instead else None)
+
+    def finding(
+        self,
+        draft: Draft,
+        span: Span,
+        *,
+        evidence: Iterable[str] = (),
+        message: str | None = None,
+        rewrite: Rewrite | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        return Finding(
+            rule=self.id,
+            principle=self.principle,
+            severity=severity or self.severity,
+            span=span,
+            message=message or self.settings.message or self.doc().summary,
+            text=draft.view.slice(span),
+            evidence=tuple(evidence),
+            rewrite=rewrite,
+        )
+
+    def check(self, draft: Draft, ctx: ReplyContext) -> Iterable[Finding]:  # pragma: no cover
+        raise NotImplementedError
+
+
+def apply_rewrites(text: str, rewrites: Iterable[Rewrite]) -> str:
+    """The draft with rewrites applied; on overlapping replacements the first one wins.
+
+    Insertions (empty spans) never conflict: several at the same point are joined in order.
+    When the removals leave no words at all, the first removal with a fallback says it instead.
+    """
+    chosen: list[Rewrite] = []
+    for rw in rewrites:
+        if not any(_conflict(rw.span, c.span) for c in chosen):
+            chosen.append(rw)
+    out = _apply(text, chosen)
+    if not _has_words(out) and _has_words(text):
+        first = next((rw for rw in chosen if rw.fallback), None)
+        if first is not None:
+            out = _apply(
+                text, [Rewrite(rw.span, rw.fallback or "") if rw is first else rw for rw in chosen]
+            )
+    return out
+
+
+def _apply(text: str, chosen: Sequence[Rewrite]) -> str:
+    out = text
+    order = sorted(
+        enumerate(chosen), key=lambda p: (p[1].span[0], p[1].span[1], p[0]), reverse=True
+    )
+    for _, rw in order:
+        s, e = rw.span
+        if s == e:
+            before, after = out[:s], out[s:]
+            sep_before = " " if before and not before.endswith((" ", "\n")) else ""
+            sep_after = " " if after and not after.startswith((" ", "\n")) else ""
+            out = before + sep_before + rw.text + sep_after + after
+        else:
+            out = out[:s] + rw.text + out[e:]
+    return out.strip()
+
+
+def _has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
+
+
+def narrow_rewrite(text: str, rewrite: Rewrite) -> Rewrite:
+    """The same change as ``rewrite`` on ``text``, cut down to the characters that differ.
+
+    Two rules that change different words of one sentence then both apply in one pass
+    ("No, that's not true, ..." has a B2 and a B1 change). At least one character of the
+    original stays in the span, so a change never turns into an insertion.
+    """
+    s, e = rewrite.span
+    old, new = text[s:e], rewrite.text
+    if s == e or not new or rewrite.fallback is not None:
+        return rewrite
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    if head + tail >= len(old):  # a pure insertion: keep one character of the original
+        if head:
+            head -= 1
+        else:
+            tail -= 1
+    return Rewrite((s + head, e - tail), new[head : len(new) - tail])
+
+
+def rewrites_clash(rewrites: Iterable[Rewrite]) -> bool:
+    """Whether :func:`apply_rewrites` has to leave out a rewrite that would change the text."""
+    chosen: list[Rewrite] = []
+    for rw in rewrites:
+        clash = [c for c in chosen if _conflict(rw.span, c.span)]
+        if not clash:
+            chosen.append(rw)
+        elif any(c != rw for c in clash):
+            return True
+    return False
+
+
+def _conflict(new: Span, old: Span) -> bool:
+    """Whether two rewrites touch the same text (insertions only conflict inside a span)."""
+    ns, ne = new
+    os_, oe = old
+    if ns == ne:
+        return os_ < ns < oe
+    if os_ == oe:
+        return ns < os_ < ne
+    return ns < oe and os_ < ne
+
+
+__all__ = [
+    "CONDITIONALS",
+    "CONNECTORS",
+    "ClausePlace",
+    "Draft",
+    "PhraseParams",
+    "ReplyContext",
+    "ReplyRule",
+    "RuleDoc",
+    "SettingsProblem",
+    "apply_rewrites",
+    "carries_negation",
+    "clause_place",
+    "in_condition",
+    "longest_hits",
+    "name_slots",
+    "narrow_rewrite",
+    "render",
+    "rewrites_clash",
+]

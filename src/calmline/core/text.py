@@ -1,0 +1,525 @@
+"""Text normalisation shared by every detector and rule: tokens, obfuscation, negation, quotes.
+
+A message is read once into a :class:`TextView`. Each token keeps its character span in the
+original text and a normalised form used for matching: lower case, contractions expanded
+("you're" -> "you are"), disguised spellings decoded ("f*ck", "sh!t", "f4ck", "fuuuck",
+"f u c k") when the decoded word is one the playbook knows. Everything that is not needed for
+most messages (negation, quotes, names, sentences) is computed only when a detector asks.
+
+Every regular expression here is linear-time: no nested or overlapping quantifiers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from calmline.core.types import Span
+
+# A token: word characters plus the symbols people use to disguise words (f*ck, sh!t, @ss, $hit).
+_TOKEN_RE = re.compile(r"[\w@$*!#'’]+")
+_EDGE_STRIP = "!#'’"
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+")
+_REPEAT_RE = re.compile(r"([a-z])\1\1")
+_REPEAT_SUB = re.compile(r"([a-z])\1+")
+_CLAUSE_BREAK = frozenset(",.;:!?()[]\n–—")
+_SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_QUOTE_RE = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”")
+
+_LEET = str.maketrans(
+    {
+        "4": "a",
+        "@": "a",
+        "3": "e",
+        "1": "i",
+        "!": "i",
+        "0": "o",
+        "$": "s",
+        "5": "s",
+        "7": "t",
+        "+": "t",
+        "|": "i",
+    }
+)
+# Letters that look Latin but are not (Cyrillic and Greek), used to dodge word filters.
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ѕ": "s",
+        "ԁ": "d",
+        "ο": "o",
+        "ν": "v",
+        "α": "a",
+        "τ": "t",
+        "κ": "k",
+        "ι": "i",
+        "ℓ": "l",
+    }
+)
+
+#: Contractions and chat spellings, expanded so one phrase in a lexicon covers them all.
+EXPANSIONS: dict[str, tuple[str, ...]] = {
+    "i'm": ("i", "am"),
+    "im": ("i", "am"),
+    "i've": ("i", "have"),
+    "ive": ("i", "have"),
+    "i'll": ("i", "will"),
+    "i'd": ("i", "would"),
+    "you're": ("you", "are"),
+    "youre": ("you", "are"),
+    "you've": ("you", "have"),
+    "you'll": ("you", "will"),
+    "you'd": ("you", "would"),
+    "y'all": ("you", "all"),
+    "u": ("you",),
+    "ya": ("you",),
+    "ur": ("your",),
+    "r": ("are",),
+    "urself": ("yourself",),
+    "we're": ("we", "are"),
+    "we've": ("we", "have"),
+    "we'll": ("we", "will"),
+    "they're": ("they", "are"),
+    "they've": ("they", "have"),
+    "they'll": ("they", "will"),
+    "it's": ("it", "is"),
+    "that's": ("that", "is"),
+    "thats": ("that", "is"),
+    "there's": ("there", "is"),
+    "what's": ("what", "is"),
+    "here's": ("here", "is"),
+    "he's": ("he", "is"),
+    "she's": ("she", "is"),
+    "let's": ("let", "us"),
+    "can't": ("can", "not"),
+    "cant": ("can", "not"),
+    "cannot": ("can", "not"),
+    "won't": ("will", "not"),
+    "wont": ("will", "not"),
+    "don't": ("do", "not"),
+    "dont": ("do", "not"),
+    "doesn't": ("does", "not"),
+    "doesnt": ("does", "not"),
+    "didn't": ("did", "not"),
+    "didnt": ("did", "not"),
+    "isn't": ("is", "not"),
+    "isnt": ("is", "not"),
+    "aren't": ("are", "not"),
+    "arent": ("are", "not"),
+    "wasn't": ("was", "not"),
+    "wasnt": ("was", "not"),
+    "weren't": ("were", "not"),
+    "haven't": ("have", "not"),
+    "havent": ("have", "not"),
+    "hasn't": ("has", "not"),
+    "hadn't": ("had", "not"),
+    "wouldn't": ("would", "not"),
+    "wouldnt": ("would", "not"),
+    "shouldn't": ("should", "not"),
+    "couldn't": ("could", "not"),
+    "couldnt": ("could", "not"),
+    "mustn't": ("must", "not"),
+    "ain't": ("is", "not"),
+    "gonna": ("going", "to"),
+    "wanna": ("want", "to"),
+    "gotta": ("got", "to"),
+    "pls": ("please",),
+    "plz": ("please",),
+    "thx": ("thanks",),
+    "ty": ("thank", "you"),
+    "srsly": ("seriously",),
+}
+
+NEGATORS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "nobody",
+        "nothing",
+        "none",
+        "neither",
+        "nor",
+        "without",
+        "hardly",
+        "barely",
+    }
+)
+_CLAUSE_WORDS = frozenset(
+    {
+        "but",
+        "however",
+        "although",
+        "though",
+        "yet",
+        "and",
+        "or",
+        "because",
+        "so",
+        "until",
+        "unless",
+        "while",
+        "if",
+    }
+)
+_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "mx", "sir", "madam", "prof"})
+_NAME_LEADS = (("my", "name", "is"), ("this", "is"), ("name", "is"), ("called",))
+
+
+def _expand(word: str) -> tuple[str, ...]:
+    return EXPANSIONS.get(word) or (word,)
+
+
+def normalise_phrase(phrase: str) -> tuple[str, ...]:
+    """The normalised token sequence of a lexicon phrase (the same rules as message text)."""
+    out: list[str] = []
+    for m in _TOKEN_RE.finditer(phrase.lower().replace("’", "'")):
+        word = m.group().strip(_EDGE_STRIP)
+        if word:
+            out.extend(_expand(word))
+    return tuple(out)
+
+
+def _decode(word: str, vocab: Collection[str]) -> str:
+    """Undo the usual disguises of a word, when the result is a word the playbook knows.
+
+    Returns the word unchanged (apart from Unicode folding) when no decoding is known.
+    """
+    if not word.isascii():
+        word = unicodedata.normalize("NFKC", word).translate(_CONFUSABLES).lower()
+        if word in vocab:
+            return word
+    candidate = word
+    if not word.isalpha():
+        decoded = word.translate(_LEET)
+        if decoded in vocab:
+            return decoded
+        masked = _unmask(word, vocab)
+        if masked:
+            return masked
+        letters = "".join(c for c in decoded if c.isalpha())
+        if letters in vocab:
+            return letters
+        candidate = letters
+    if _REPEAT_RE.search(candidate):
+        for collapsed in (_REPEAT_SUB.sub(r"\1\1", candidate), _REPEAT_SUB.sub(r"\1", candidate)):
+            if collapsed in vocab:
+                return collapsed
+    return word
+
+
+def _unmask(word: str, vocab: Collection[str]) -> str | None:
+    """Match a word with masked letters (f*ck, f**k, sh#t, f4ck) against the vocabulary."""
+    if len(word) < 3 or not word[0].isalpha():
+        return None
+    letters = sum(1 for c in word if c.isalpha())
+    if letters * 2 < len(word):
+        return None
+    shapes = vocab.shapes if isinstance(vocab, Vocabulary) else None
+    candidates = shapes.get((len(word), word[0]), ()) if shapes is not None else vocab
+    for candidate in candidates:
+        if len(candidate) != len(word) or candidate[0] != word[0]:
+            continue
+        if all(w == c or not w.isalpha() for w, c in zip(word, candidate, strict=True)):
+            return candidate
+    return None
+
+
+class Vocabulary(frozenset[str]):
+    """The single words of a playbook's lexicons, indexed by (length, first letter) so a
+    masked word is compared with a handful of candidates, not the whole list."""
+
+    shapes: dict[tuple[int, str], tuple[str, ...]]
+
+    def __new__(cls, words: Iterable[str] = ()) -> Vocabulary:
+        self = super().__new__(cls, words)
+        shapes: dict[tuple[int, str], list[str]] = {}
+        for w in self:
+            if w:
+                shapes.setdefault((len(w), w[0]), []).append(w)
+        self.shapes = {k: tuple(sorted(v)) for k, v in shapes.items()}
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    norm: str
+    start: int
+    end: int
+
+
+class TextView:
+    """One message read for matching. Build it with :meth:`read`."""
+
+    __slots__ = (
+        "_negation_cache",
+        "_quotes",
+        "_sentences",
+        "ends",
+        "norms",
+        "skipped",
+        "starts",
+        "text",
+    )
+
+    def __init__(
+        self, text: str, norms: list[str], starts: list[int], ends: list[int], skipped: list[Span]
+    ) -> None:
+        self.text = text
+        self.norms = norms
+        self.starts = starts
+        self.ends = ends
+        #: spans left out of matching (links and e-mail addresses)
+        self.skipped = skipped
+        self._quotes: list[Span] | None = None
+        self._sentences: list[Span] | None = None
+        self._negation_cache: dict[int, bool] = {}
+
+    @classmethod
+    def read(cls, text: str, vocab: Collection[str] = frozenset()) -> TextView:
+        """Tokenise and normalise ``text``; ``vocab`` is the set of single words worth decoding."""
+        skipped: list[Span] = []
+        if "http" in text or "www." in text:
+            skipped = [m.span() for m in _URL_RE.finditer(text)]
+        lowered = text.lower()
+        per_word_lower = len(lowered) != len(text)  # rare letters whose lower case is longer
+        if per_word_lower:
+            lowered = text
+        matches = list(_TOKEN_RE.finditer(lowered))
+        norms = [m.group() for m in matches]
+        starts = [m.start() for m in matches]
+        ends = [m.end() for m in matches]
+        expansions = EXPANSIONS
+        # Most words are plain lower-case ASCII; only the rest need a closer look.
+        special = [
+            i
+            for i, w in enumerate(norms)
+            if not (w.isalpha() or w.isdigit()) or not w.isascii() or w in expansions
+        ]
+        repeats = vocab and _REPEAT_RE.search(lowered) is not None
+        if repeats:
+            special = sorted(
+                set(special)
+                | {
+                    i
+                    for i, w in enumerate(norms)
+                    if w not in vocab and _REPEAT_RE.search(w) is not None
+                }
+            )
+        if special or skipped or per_word_lower:
+            cls._fix_tokens(norms, starts, ends, special, skipped, vocab, per_word_lower)
+        view = cls(text, norms, starts, ends, skipped)
+        if vocab:
+            singles = [i for i, (a, b) in enumerate(zip(starts, ends, strict=True)) if b - a == 1]
+            if len(singles) >= 3 and any(
+                singles[k + 2] - singles[k] == 2 for k in range(len(singles) - 2)
+            ):
+                view._join_spaced_letters(vocab)
+        return view
+
+    @staticmethod
+    def _fix_tokens(
+        norms: list[str],
+        starts: list[int],
+        ends: list[int],
+        special: list[int],
+        skipped: list[Span],
+        vocab: Collection[str],
+        per_word_lower: bool,
+    ) -> None:
+        """Normalise the words that are not plain: strip, decode, expand, drop handles/links."""
+        todo = set(special)
+        if skipped or per_word_lower:
+            todo = set(range(len(norms)))
+        for i in sorted(todo, reverse=True):
+            raw, s, e = norms[i], starts[i], ends[i]
+            if skipped and _inside(s, skipped):
+                del norms[i], starts[i], ends[i]
+                continue
+            if not (raw.isalnum() and raw.isascii()):
+                stripped = raw.strip(_EDGE_STRIP)
+                if not stripped:
+                    del norms[i], starts[i], ends[i]
+                    continue
+                s += raw.index(stripped[0])
+                e = s + len(stripped)
+                raw = stripped.replace("’", "'")
+            if per_word_lower:
+                raw = raw.lower()
+            if "@" in raw:
+                # A handle (@united) or an e-mail address is not a word of the message,
+                # unless it is a disguised word (@ss).
+                raw = _decode(raw, vocab) if len(raw) <= 10 else raw
+                if raw not in vocab:
+                    del norms[i], starts[i], ends[i]
+                    continue
+            if raw not in vocab and raw not in EXPANSIONS:
+                raw = _decode(raw, vocab)
+            parts = EXPANSIONS.get(raw)
+            if parts is None:
+                norms[i], starts[i], ends[i] = raw, s, e
+            else:
+                n = len(parts)
+                norms[i : i + 1] = parts
+                starts[i : i + 1] = [s] * n
+                ends[i : i + 1] = [e] * n
+
+    @property
+    def surface_index(self) -> list[int]:
+        """For each normalised token, the index of the written word it came from."""
+        out: list[int] = []
+        k = -1
+        last = -1
+        for s in self.starts:
+            if s != last:
+                k += 1
+                last = s
+            out.append(k)
+        return out
+
+    def _join_spaced_letters(self, vocab: Collection[str]) -> None:
+        """Join runs of single letters ("f u c k", "s.h.i.t") into the word they spell."""
+        norms, starts, ends, text = self.norms, self.starts, self.ends, self.text
+        out_n: list[str] = []
+        out_s: list[int] = []
+        out_e: list[int] = []
+        i = 0
+        while i < len(norms):
+            j = i
+            while (
+                j < len(norms)
+                and ends[j] - starts[j] == 1
+                and (j == i or starts[j] - ends[j - 1] == 1)
+            ):
+                j += 1
+            if j - i >= 3:
+                word = "".join(text[starts[t]] for t in range(i, j)).lower()
+                if word in vocab:
+                    out_n.append(word)
+                    out_s.append(starts[i])
+                    out_e.append(ends[j - 1])
+                    i = j
+                    continue
+            out_n.append(norms[i])
+            out_s.append(starts[i])
+            out_e.append(ends[i])
+            i += 1
+        self.norms, self.starts, self.ends = out_n, out_s, out_e
+
+    # ----- lookups used by detectors and rules -------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.norms)
+
+    def span_of(self, first: int, last: int) -> Span:
+        """Character span covering tokens ``first`` to ``last`` (inclusive)."""
+        return (self.starts[first], self.ends[last])
+
+    def slice(self, span: Span) -> str:
+        return self.text[span[0] : span[1]]
+
+    def token_at(self, offset: int) -> int:
+        """Index of the token that starts at or before ``offset``."""
+        return max(0, bisect_right(self.starts, offset) - 1)
+
+    def clause_break_before(self, i: int) -> bool:
+        """Whether punctuation or a clause word separates token ``i`` from the one before."""
+        if i <= 0:
+            return True
+        if self.norms[i] in _CLAUSE_WORDS:
+            return True
+        gap = self.text[self.ends[i - 1] : self.starts[i]]
+        return any(c in _CLAUSE_BREAK for c in gap)
+
+    def negated(self, i: int, window: int = 5) -> bool:
+        """Whether token ``i`` is in the scope of a negation ("not", "never", "n't") before it."""
+        cached = self._negation_cache.get(i)
+        if cached is not None:
+            return cached
+        result = False
+        j = i
+        while j > 0 and i - j < window:
+            if self.clause_break_before(j):
+                break
+            j -= 1
+            if self.norms[j] in NEGATORS:
+                result = True
+                break
+        self._negation_cache[i] = result
+        return result
+
+    def quoted(self, span: Span) -> bool:
+        """Whether a span lies inside double quotes (reported speech, a quoted message)."""
+        if self._quotes is None:
+            text = self.text
+            self._quotes = (
+                [m.span() for m in _QUOTE_RE.finditer(text)] if ('"' in text or "“" in text) else []
+            )
+        return any(qs < span[0] and span[1] < qe for qs, qe in self._quotes)
+
+    def sentences(self) -> list[Span]:
+        """Spans of the sentences, trimmed of surrounding whitespace."""
+        if self._sentences is None:
+            spans: list[Span] = []
+            for m in _SENTENCE_RE.finditer(self.text):
+                s, e = m.span()
+                chunk = self.text[s:e]
+                lead = len(chunk) - len(chunk.lstrip())
+                trail = len(chunk) - len(chunk.rstrip())
+                if e - trail > s + lead:
+                    spans.append((s + lead, e - trail))
+            self._sentences = spans
+        return self._sentences
+
+    def sentence_of(self, span: Span) -> Span:
+        """The sentence containing a span (the whole text when there is none)."""
+        for s, e in self.sentences():
+            if s <= span[0] < e or (s < span[1] <= e):
+                return (s, max(e, span[1]))
+        return (0, len(self.text))
+
+    def tokens_in(self, span: Span) -> range:
+        first = bisect_right(self.starts, span[0] - 1)
+        last = bisect_right(self.starts, span[1] - 1)
+        return range(first, last)
+
+    def looks_like_name(self, i: int, names: Iterable[str] = ()) -> bool:
+        """Whether token ``i`` reads as a person's name rather than a word (Dick, Willy)."""
+        surface = self.text[self.starts[i] : self.ends[i]]
+        if not surface[:1].isupper() or (surface.isupper() and len(surface) > 1):
+            return False
+        if any(surface.lower() == n.lower() for n in names):
+            return True
+        prev = self.norms[i - 1] if i > 0 else ""
+        if prev in _HONORIFICS:
+            return True
+        for lead in _NAME_LEADS:
+            n = len(lead)
+            if i >= n and tuple(self.norms[i - n : i]) == lead:
+                return True
+        if i + 1 < len(self.norms):
+            nxt = self.text[self.starts[i + 1] : self.ends[i + 1]]
+            gap = self.text[self.ends[i] : self.starts[i + 1]]
+            if gap == " " and nxt[:1].isupper() and nxt[1:].islower() and len(nxt) > 1:
+                return True
+        # A capitalised word in the middle of a sentence is a name, not a swear word.
+        return i > 0 and not self.clause_break_before(i) and not _sentence_start(self, i)
+
+
+def _sentence_start(view: TextView, i: int) -> bool:
+    gap = view.text[view.ends[i - 1] : view.starts[i]]
+    return any(c in ".!?\n" for c in gap)
+
+
+def _inside(pos: int, spans: list[Span]) -> bool:
+    return any(s <= pos < e for s, e in spans)

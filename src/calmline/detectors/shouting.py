@@ -1,0 +1,114 @@
+"""Shouting: a message, or a run of words, written in capitals.
+
+Acronyms and product codes are not shouting: words with digits (XR500, A4), hashtags, links,
+quoted text and the playbook's ``acronyms`` list (FAQ, USA, PIN ...) are left out, and a single
+capitalised word for emphasis ("I am NOT happy") is below the threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from calmline.core.detector import Detector, Scan
+from calmline.core.text import TextView
+from calmline.core.types import Signal
+
+_CAPS_WORD = re.compile(r"\b[A-Z][A-Z'’]+\b")
+
+
+class ShoutingParams(BaseModel):
+    model_config = {"extra": "forbid"}
+    #: capitalised words in a row that count as shouting on their own
+    min_run: int = Field(default=3, ge=2, le=20)
+    #: share of letters in capitals (outside acronyms) that counts as shouting
+    min_ratio: float = Field(default=0.6, ge=0.0, le=1.0)
+    #: fewest capitalised words for the ratio test
+    min_words: int = Field(default=2, ge=1, le=20)
+
+
+class ShoutingDetector(Detector):
+    name = "shouting"
+    signal_types = ("shouting",)
+    lexicon_names = ("acronyms",)
+    always_run = True
+    Params: ClassVar[type[BaseModel] | None] = ShoutingParams
+
+    def detect(self, scan: Scan) -> Iterator[Signal]:
+        view = scan.view
+        text = view.text
+        params: ShoutingParams = self.params
+        # Cheap gate: most messages have fewer capitalised words than any test needs.
+        if len(_CAPS_WORD.findall(text)) < min(params.min_run, params.min_words):
+            return
+        acronym_tokens = {
+            i for hit in self.hits(scan, "acronyms") for i in range(hit.first, hit.last + 1)
+        }
+        caps_letters = 0
+        all_letters = 0
+        caps_idx: list[int] = []
+        run = best_run = 0
+        last_start = -1
+        for i in range(len(view.norms)):
+            s, e = view.starts[i], view.ends[i]
+            if s == last_start:  # expanded contraction: one written word, count it once
+                continue
+            last_start = s
+            word = text[s:e]
+            letters = sum(1 for c in word if c.isalpha())
+            if not letters:
+                continue
+            quoted = view.quoted((s, e))
+            excluded = (
+                i in acronym_tokens
+                or any(c.isdigit() for c in word)
+                or (s > 0 and text[s - 1] == "#")
+                or quoted
+                or _after_number(view, i)
+            )
+            upper = word.isupper()
+            if excluded:
+                continue
+            all_letters += letters
+            if upper and letters >= 2:
+                caps_letters += letters
+                caps_idx.append(i)
+                run += 1
+                best_run = max(best_run, run)
+            elif upper and letters == 1:
+                continue  # "I" and "A" neither start nor break a run
+            else:
+                run = 0
+        if not caps_idx or all_letters == 0:
+            return
+        run_words = best_run
+        ratio = caps_letters / all_letters
+        if run_words < params.min_run and not (
+            ratio >= params.min_ratio and len(caps_idx) >= params.min_words
+        ):
+            return
+        score = min(1.0, 0.35 + 0.45 * ratio + 0.05 * min(run_words, 4))
+        if score < self.threshold:
+            return
+        span = (view.starts[caps_idx[0]], view.ends[caps_idx[-1]])
+        share = round(ratio * 100)
+        yield self.signal(
+            "shouting",
+            span,
+            score,
+            f"{len(caps_idx)} words in capitals ({share}% of the letters), which reads as shouting",
+            view,
+            evidence=tuple(text[view.starts[i] : view.ends[i]] for i in caps_idx[:6]),
+            detail={"caps_words": len(caps_idx), "caps_ratio": round(ratio, 3)},
+        )
+
+
+def _after_number(view: TextView, i: int) -> bool:
+    """AM/PM and units after a number ("10 AM", "5 GB") are not shouting."""
+    if i == 0:
+        return False
+    prev = view.text[view.starts[i - 1] : view.ends[i - 1]]
+    return prev.isdigit() and len(view.text[view.starts[i] : view.ends[i]]) <= 3

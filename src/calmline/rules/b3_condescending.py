@@ -1,0 +1,55 @@
+"""B3: an authoritative or condescending tone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from calmline.core.rule import Draft, ReplyContext, ReplyRule
+from calmline.core.settings import RuleSettings
+from calmline.core.text import normalise_phrase
+from calmline.core.types import Finding
+
+
+class CondescendingParams(BaseModel):
+    model_config = {"extra": "forbid"}
+    #: phrase -> what to say instead ("" removes the phrase and keeps the sentence)
+    replacements: dict[str, str] = Field(default_factory=dict)
+
+
+class Condescending(ReplyRule):
+    """Talking down to the customer: lecturing, ordering them about, pointing out they missed it.
+
+    Phrases such as "calm down", "as I already explained" or "you need to understand" put the
+    agent above the customer. Even when the agent is right, the customer hears that they are
+    being told off, and the conversation heats up (principle B3).
+
+    Anti-pattern:
+        Calm down. As I already explained, the refund takes five working days.
+
+    Best practice:
+        I can hear how frustrating the wait is. The refund takes five working days.
+    """
+
+    id = "B3"
+    name = "condescending-tone"
+    lexicon_names = ("phrases",)
+    Params: ClassVar[type[BaseModel] | None] = CondescendingParams
+
+    def __init__(self, settings: RuleSettings) -> None:
+        super().__init__(settings)
+        self.replacements = {normalise_phrase(k): v for k, v in self.params.replacements.items()}
+
+    def check(self, draft: Draft, ctx: ReplyContext) -> Iterator[Finding]:
+        replacements = self.replacements
+        for hit in self.live_hits(draft, "phrases"):
+            span = draft.view.span_of(hit.first, hit.last)
+            replacement = replacements.get(normalise_phrase(hit.phrase))
+            rewrite = (
+                self.rewrite_phrase(draft, span, replacement, ctx)
+                if replacement is not None
+                else self.rewrite_sentence(draft, span, ctx)
+            )
+            yield self.finding(draft, span, evidence=(hit.phrase,), rewrite=rewrite)
