@@ -328,6 +328,14 @@ def detector_infos(engine: Engine) -> list[DetectorInfo]:
     return out
 
 
+def signal_principle(engine: Engine, info: DetectorInfo, signal_type: str) -> str:
+    """The principle a signal type cites: the detector's own unless its params map the type."""
+    mapped = engine.settings.detectors[info.key].params.get("principles")
+    if isinstance(mapped, dict) and signal_type in mapped:
+        return str(mapped[signal_type])
+    return info.principle
+
+
 def emitters(engine: Engine) -> dict[str, DetectorInfo]:
     """The detector that reports each signal type."""
     out: dict[str, DetectorInfo] = {}
@@ -460,33 +468,28 @@ def _principle_index(engine: Engine, infos: Sequence[RuleInfo]) -> list[str]:
     playbook = playbook_of(engine)
     if playbook is None:
         return []
-    detectors = detector_infos(engine)
+    signal_principles = {
+        signal_type: signal_principle(engine, info, signal_type)
+        for signal_type, info in emitters(engine).items()
+    }
     out = ["## Principles and what cites them", ""]
     out.append(
         "Every rule, detector and credit cites a principle of the playbook, so any advice "
         "can be traced back to it."
     )
     out.append("")
-    out.append("| Principle | Rules | Detectors |")
+    out.append("| Principle | Rules | Signals |")
     out.append("|---|---|---|")
     for p in playbook.principles:
         rules = ", ".join(f"[{i.id}](#{i.id.lower()})" for i in infos if i.principle == p.id)
-        dets = ", ".join(
-            f"[{d.key}](signals.md#{_detector_anchor(engine, d)})"
-            for d in detectors
-            if d.principle == p.id
+        signals = ", ".join(
+            f"[{t}](signals.md#{t.replace('.', '-')})"
+            for t, principle in signal_principles.items()
+            if principle == p.id
         )
-        out.append(f"| **{p.id}** {_cell(p.title)} | {rules or '-'} | {dets or '-'} |")
+        out.append(f"| **{p.id}** {_cell(p.title)} | {rules or '-'} | {signals or '-'} |")
     out.append("")
     return out
-
-
-def _detector_anchor(engine: Engine, info: DetectorInfo) -> str:
-    """The signals.md anchor of the first signal type a detector reports."""
-    for signal_type, emitter in emitters(engine).items():
-        if emitter.key == info.key:
-            return signal_type.replace(".", "-") if signal_type in SIGNAL_TYPES else "custom"
-    return "signal-types"
 
 
 # ----- docs/signals.md --------------------------------------------------------------------------
@@ -522,9 +525,10 @@ def signals_markdown(engine: Engine) -> str:
         if info is None:
             out.append(f"| [{signal_type}](#{anchor}) | - | - | not in the default playbook |")
             continue
+        principle = signal_principle(engine, info, signal_type)
         out.append(
-            f"| [{signal_type}](#{anchor}) | `{info.key}` | {info.principle} "
-            f"{_cell(principle_title(engine, info.principle))} | {_cell(info.summary)} |"
+            f"| [{signal_type}](#{anchor}) | `{info.key}` | {principle} "
+            f"{_cell(principle_title(engine, principle))} | {_cell(info.summary)} |"
         )
     out.append("")
     for signal_type in SIGNAL_TYPES:
@@ -575,10 +579,11 @@ def _signal_section(engine: Engine, signal_type: str, info: DetectorInfo | None)
     if info is None:
         out.extend(["No detector of the default playbook reports this signal yet.", ""])
         return out
-    title = principle_title(engine, info.principle)
+    principle = signal_principle(engine, info, signal_type)
+    title = principle_title(engine, principle)
     out.append(
         f"**Detector:** `{info.key}` (`{info.cls.__module__}.{info.cls.__name__}`) · "
-        f"**Principle:** {info.principle} {title} · **Threshold:** {info.threshold}"
+        f"**Principle:** {principle} {title} · **Threshold:** {info.threshold}"
     )
     out.append("")
     out.append(info.summary)
