@@ -3,6 +3,7 @@ rule and signal is documented with an example."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -291,3 +292,50 @@ def test_transcripts_md_shows_the_example_files_the_tests_use() -> None:
         assert f"`{field}`" in text
     assert "ignored with a" in text and "warning" in text
     assert "**0** when every row was fine" in text and "**2** when some rows were skipped" in text
+
+
+# ----- README ---------------------------------------------------------------------------------------
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one() -> None:
+    readme = _readme()
+    first_block = readme.split("```console", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert commands == ["$ make demo", "$ make test"]
+    assert readme.index("```console") < readme.index("## What it does")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.strip().splitlines()[-1] == "exec make test"
+
+
+def test_readme_python_example_runs_and_its_comments_are_true() -> None:
+    readme = _readme()
+    code = readme.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    analysis, check = namespace["analysis"], namespace["check"]
+    assert f"AbuseLevel.{analysis.abuse.name}" in code
+    assert f"# {analysis.anger:.2f}" in code
+    for signal in analysis.signals:
+        assert f"('{signal.type}', '{signal.principle}', '{signal.text}')" in code
+    shown_fixed = code.split("check.fixed\n# ", 1)[1].splitlines()[0]
+    assert json.loads(shown_fixed) == check.fixed
+    for rule, severity, text in re.findall(r"\('(\w\d)', '(\w+)', '([^']+)'\)", code):
+        assert any(
+            f.rule == rule and f.severity == severity and f.text == text for f in check.findings
+        ), (rule, text)
+
+
+def test_readme_commands_exist() -> None:
+    readme = _readme()
+    shown = set(re.findall(r"^\$ (calmline \w+(?: [a-z]+)?)", readme, flags=re.M))
+    found = {path for path, _ in commands(typer.main.get_command(app))}
+    assert shown, "the README shows no calmline command"
+    for line in shown:
+        assert any(
+            path == line or path.startswith(line + " ") or line.startswith(path + " ")
+            for path in found
+        ), line
