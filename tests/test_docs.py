@@ -294,7 +294,7 @@ def test_transcripts_md_shows_the_example_files_the_tests_use() -> None:
     assert "**0** when every row was fine" in text and "**2** when some rows were skipped" in text
 
 
-# ----- README ---------------------------------------------------------------------------------------
+# ----- README ----------------------------------------------------------------------------------
 
 
 def _readme() -> str:
