@@ -13,6 +13,8 @@ import pytest
 from benchmarks.hostile_inputs import FAMILIES
 
 from calmline import AbuseLevel, MessageTooLong, Role, Severity, Turn, default_engine
+from calmline.engine import build_engine
+from calmline.playbook.loader import load_playbook
 from tests.core.test_properties import check_analysis, check_reply_result
 
 ENGINE = default_engine()
@@ -113,14 +115,18 @@ def test_hostile_text_at_exactly_the_limit_is_accepted(family: str) -> None:
         ENGINE.analyze_message(_text(family, limit + 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=MessageTooLong,
-    reason="known bug in core/analyzer.py: check_reply re-checks its own fixed draft, which "
-    "can grow past the size limit (10,000 characters of swearing become about 25,000), and "
-    "the re-check refuses it; remove this marker once the re-check allows for that",
-)
 def test_a_draft_within_the_limit_never_raises_because_its_fix_is_longer() -> None:
     text = _text("leet", 10_000)
     assert len(text) <= ENGINE.max_chars
     check_reply_result(text, ENGINE.check_reply(text))
+
+
+@pytest.mark.parametrize("family", ["leet", "agent_phrases"])
+def test_a_draft_at_the_limit_is_checked_even_when_its_fix_outgrows_it(family: str) -> None:
+    # The limit guards what the caller sends; the engine's own rewrites may be longer, and
+    # the fix is still read again (rule A8 reads the draft as a message) without refusing it.
+    engine = build_engine(load_playbook(text=b"limits: {max_message_chars: 200}"))
+    text = _text(family, 200)
+    check = engine.check_reply(text)
+    check_reply_result(text, check)
+    assert check.findings and check.fixed != text

@@ -78,7 +78,11 @@ class Engine:
         ``names`` are names known to belong to people in the conversation, so that a name such
         as "Dick" is not read as a swear word.
         """
-        text = self._check_text(text, "message")
+        return self._read_message(self._check_text(text, "message"), names)
+
+    def _read_message(self, text: str, names: Sequence[str]) -> MessageAnalysis:
+        """:meth:`analyze_message` without the size limit, which guards what callers send: a
+        draft's fix can be longer than the draft, and it is read as a message too (rule A8)."""
         view = self.message_matcher.read(text)
         scan = Scan(view=view, hits=self.message_matcher.scan(view), names=names)
         for detector in self.detectors:
@@ -237,9 +241,7 @@ class Engine:
         view = self.reply_matcher.read(draft)
         hits = self.reply_matcher.scan(view)
         names = tuple(n for n in (ctx.customer_name, ctx.agent_name) if n)
-        reply = Draft(
-            view=view, hits=hits, _as_message=lambda: self.analyze_message(draft, names=names)
-        )
+        reply = Draft(view=view, hits=hits, _as_message=lambda: self._read_message(draft, names))
         reply.credits = self._credits(reply, ctx)
         findings: list[Finding] = []
         for rule in self.rules:
@@ -254,7 +256,9 @@ class Engine:
 
         Each rewrite is cut down to the characters it changes, so changes to different words
         of one sentence all apply. Where two still overlap, the most severe finding's rewrite
-        wins and the others get their turn on the result, a bounded number of times.
+        wins and the others get their turn on the result, a bounded number of times, and not
+        once the result has grown past the size limit (replacement sentences can be longer
+        than what they replace): each round reads the whole text again.
         """
         fixed = draft
         for _ in range(_FIX_ROUNDS):
@@ -266,6 +270,8 @@ class Engine:
             # one "no" either way), and then only one of them has happened.
             merged = len(set(rewrites)) < len(set(whole))
             if not merged and not rewrites_clash(rewrites):
+                break
+            if len(fixed) > self.max_chars:
                 break
             findings, _ = self._check_rules(fixed, ctx)
         return fixed
