@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calmline import Engine, InputError, MessageTooLong, Rewrite, Role, Turn, load_engine
 from calmline.core.detector import Evidence
-from calmline.core.rule import apply_rewrites
+from calmline.core.rule import applicable, apply_rewrites, rewrites_clash
 from calmline.core.text import TextView
 from calmline.engine import build_engine
 from calmline.playbook.loader import load_playbook
@@ -106,7 +109,50 @@ def test_context_marks_an_upset_customer(engine: Engine) -> None:
             "I hear you. It ships.",
         ),
         ("abc", [], "abc"),
+        # A chain of overlaps: the first wins, the second loses to it, the third overlaps only
+        # the loser and still applies.
+        (
+            "aaaa bbbb cccc",
+            [Rewrite((0, 4), "A"), Rewrite((3, 11), "B"), Rewrite((10, 14), "C")],
+            "A bbbb C",
+        ),
+        # An insertion inside a replaced stretch goes; one at its edge stays.
+        (
+            "one two three",
+            [Rewrite((4, 7), "2"), Rewrite((5, 5), "x"), Rewrite((7, 7), "y")],
+            "one 2 y three",
+        ),
+        # A replacement around an insertion already taken goes.
+        ("one two three", [Rewrite((5, 5), "x"), Rewrite((4, 7), "2")], "one t x wo three"),
     ],
 )
 def test_apply_rewrites(text: str, rewrites: list[Rewrite], expected: str) -> None:
     assert apply_rewrites(text, rewrites) == expected
+
+
+def _touch(new: tuple[int, int], old: tuple[int, int]) -> bool:
+    """Whether two rewrites touch the same text, spelled out pair by pair."""
+    (ns, ne), (os_, oe) = new, old
+    if ns == ne:
+        return os_ < ns < oe
+    if os_ == oe:
+        return ns < os_ < ne
+    return ns < oe and os_ < ne
+
+
+spans = st.tuples(st.integers(0, 30), st.integers(0, 6)).map(lambda p: (p[0], p[0] + p[1]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(spans, st.sampled_from(["", "X", "YY"])), max_size=25))
+def test_rewrites_resolve_as_first_come_first_served(picks: list[Any]) -> None:
+    # Every rewrite applies unless it touches the text of one that came before it and applied.
+    rewrites = [Rewrite(span, new) for span, new in picks]
+    chosen: list[Rewrite] = []
+    for rw in rewrites:
+        if not any(_touch(rw.span, c.span) for c in chosen):
+            chosen.append(rw)
+    assert applicable(rewrites) == chosen
+    left_out = len(chosen) < len(rewrites)
+    duplicates_only = all(rw in chosen for rw in rewrites)
+    assert rewrites_clash(rewrites) == (left_out and not duplicates_only)

@@ -17,6 +17,7 @@ from calmline.core.rule import (
     apply_rewrites,
     narrow_rewrite,
     rewrites_clash,
+    say_once,
 )
 from calmline.core.settings import EngineSettings
 from calmline.core.types import (
@@ -258,14 +259,17 @@ class Engine:
         of one sentence all apply. Where two still overlap, the most severe finding's rewrite
         wins and the others get their turn on the result, a bounded number of times, and not
         once the result has grown past the size limit (replacement sentences can be longer
-        than what they replace): each round reads the whole text again.
+        than what they replace): each round reads the whole text again. A replacement that
+        ends up repeated back to back (neighbouring sentences get the same one) is said once.
         """
         fixed = draft
+        said: set[str] = set()
         for _ in range(_FIX_ROUNDS):
             ranked = sorted(findings, key=lambda f: -f.severity.rank)
             whole = [f.rewrite for f in ranked if f.rewrite is not None]
+            said.update(rw.text for rw in whole)
             rewrites = [narrow_rewrite(fixed, rw) for rw in whole]
-            fixed = apply_rewrites(fixed, rewrites)
+            fixed = say_once(apply_rewrites(fixed, rewrites), said)
             # Two different changes can narrow to the same characters ("No, no, ..." loses
             # one "no" either way), and then only one of them has happened.
             merged = len(set(rewrites)) < len(set(whole))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import inspect
 import re
 import zlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -32,6 +33,8 @@ from calmline.core.types import (
     Span,
     Turn,
 )
+
+_Owner = TypeVar("_Owner")
 
 
 class _Slots(dict[str, str]):
@@ -168,9 +171,12 @@ def in_condition(view: TextView, first: int, reach: int = 4) -> bool:
 
 def longest_hits(hits: Iterable[Hit]) -> list[Hit]:
     """Hits with overlaps resolved: of hits that share a token, the longest one stays."""
+    taken: _Taken[Hit] = _Taken()
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: (h.first - h.last, h.first)):
-        if all(hit.last < k.first or k.last < hit.first for k in kept):
+        tokens = (hit.first, hit.last + 1)
+        if taken.conflict(tokens) is None:
+            taken.add(tokens, hit)
             kept.append(hit)
     return sorted(kept, key=lambda h: h.first)
 
@@ -559,10 +565,7 @@ def apply_rewrites(text: str, rewrites: Iterable[Rewrite]) -> str:
     Insertions (empty spans) never conflict: several at the same point are joined in order.
     When the removals leave no words at all, the first removal with a fallback says it instead.
     """
-    chosen: list[Rewrite] = []
-    for rw in rewrites:
-        if not any(_conflict(rw.span, c.span) for c in chosen):
-            chosen.append(rw)
+    chosen = applicable(rewrites)
     out = _apply(text, chosen)
     if not _has_words(out) and _has_words(text):
         first = next((rw for rw in chosen if rw.fallback), None)
@@ -571,6 +574,18 @@ def apply_rewrites(text: str, rewrites: Iterable[Rewrite]) -> str:
                 text, [Rewrite(rw.span, rw.fallback or "") if rw is first else rw for rw in chosen]
             )
     return out
+
+
+def applicable(rewrites: Iterable[Rewrite]) -> list[Rewrite]:
+    """The rewrites :func:`apply_rewrites` applies: each one, unless it touches the text of
+    one before it that applies (an insertion only touches a replacement around it)."""
+    taken: _Taken[Rewrite] = _Taken()
+    chosen: list[Rewrite] = []
+    for rw in rewrites:
+        if taken.conflict(rw.span) is None:
+            taken.add(rw.span, rw)
+            chosen.append(rw)
+    return chosen
 
 
 def _apply(text: str, chosen: Sequence[Rewrite]) -> str:
@@ -622,25 +637,76 @@ def narrow_rewrite(text: str, rewrite: Rewrite) -> Rewrite:
 
 def rewrites_clash(rewrites: Iterable[Rewrite]) -> bool:
     """Whether :func:`apply_rewrites` has to leave out a rewrite that would change the text."""
-    chosen: list[Rewrite] = []
+    taken: _Taken[Rewrite] = _Taken()
     for rw in rewrites:
-        clash = [c for c in chosen if _conflict(rw.span, c.span)]
-        if not clash:
-            chosen.append(rw)
-        elif any(c != rw for c in clash):
+        other = taken.conflict(rw.span)
+        if other is None:
+            taken.add(rw.span, rw)
+        elif other != rw:
+            # Had another taken rewrite clashed as well, it would have clashed with this
+            # identical one first: a duplicate is the only clash that leaves nothing out.
             return True
     return False
 
 
-def _conflict(new: Span, old: Span) -> bool:
-    """Whether two rewrites touch the same text (insertions only conflict inside a span)."""
-    ns, ne = new
-    os_, oe = old
-    if ns == ne:
-        return os_ < ns < oe
-    if os_ == oe:
-        return ns < os_ < ne
-    return ns < oe and os_ < ne
+def say_once(text: str, sentences: Iterable[str]) -> str:
+    """``text`` with each run of one of ``sentences`` said once.
+
+    Replacements are chosen per sentence, so "Damn. Damn. Damn." gets the same replacement
+    for every "Damn." (and the rounds of :meth:`Engine._fix` can add another); an agent would
+    send it once. Only back-to-back repeats of whole replacement sentences are merged.
+    """
+    for sentence in {s.strip() for s in sentences}:
+        if not sentence or sentence[-1] not in ".!?" or text.count(sentence) < 2:
+            continue
+        once = re.escape(sentence)
+        text = re.sub(rf"(?<!\w){once}(?:\s*{once})+", sentence.replace("\\", r"\\"), text)
+    return text
+
+
+class _Taken(Generic[_Owner]):
+    """Spans already taken (by rewrites, by hits), kept sorted for conflict look-ups in
+    O(log n), so that resolving n rewrites is O(n log n) rather than one scan per rewrite.
+
+    Two spans conflict when they share text; an empty span (an insertion) only conflicts with
+    a span around it, never with another empty one. Non-empty spans taken never overlap, so
+    sorted by start they are sorted by end as well, and the one that could overlap a span is
+    the last that starts before it ends.
+    """
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.owners: list[_Owner] = []
+        self.points: list[int] = []
+        self.point_owners: list[_Owner] = []
+
+    def conflict(self, span: Span) -> _Owner | None:
+        """What took a span that conflicts with ``span``, or None."""
+        s, e = span
+        if s == e:
+            i = bisect_left(self.starts, s) - 1
+            return self.owners[i] if i >= 0 and self.ends[i] > s else None
+        i = bisect_left(self.starts, e) - 1
+        if i >= 0 and self.ends[i] > s:
+            return self.owners[i]
+        j = bisect_right(self.points, s)
+        if j < len(self.points) and self.points[j] < e:
+            return self.point_owners[j]
+        return None
+
+    def add(self, span: Span, owner: _Owner) -> None:
+        """Take ``span`` (it must not conflict with a span already taken)."""
+        s, e = span
+        if s == e:
+            j = bisect_right(self.points, s)
+            self.points.insert(j, s)
+            self.point_owners.insert(j, owner)
+        else:
+            i = bisect_left(self.starts, s)
+            self.starts.insert(i, s)
+            self.ends.insert(i, e)
+            self.owners.insert(i, owner)
 
 
 __all__ = [
@@ -653,6 +719,7 @@ __all__ = [
     "ReplyRule",
     "RuleDoc",
     "SettingsProblem",
+    "applicable",
     "apply_rewrites",
     "carries_negation",
     "clause_place",
@@ -662,4 +729,5 @@ __all__ = [
     "narrow_rewrite",
     "render",
     "rewrites_clash",
+    "say_once",
 ]
