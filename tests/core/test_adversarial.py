@@ -121,12 +121,11 @@ def test_a_draft_within_the_limit_never_raises_because_its_fix_is_longer() -> No
     check_reply_result(text, ENGINE.check_reply(text))
 
 
-@pytest.mark.parametrize("family", ["leet", "agent_phrases"])
-def test_a_draft_at_the_limit_is_checked_even_when_its_fix_outgrows_it(family: str) -> None:
-    # The limit guards what the caller sends; the engine's own rewrites may be longer, and
-    # the fix is still read again (rule A8 reads the draft as a message) without refusing it.
+def test_a_draft_at_the_limit_is_checked_even_when_its_fix_outgrows_it() -> None:
+    # The limit guards what the caller sends; the engine's own rewrites may be longer (each
+    # sentence of these gets its own replacement), and they are not refused.
     engine = build_engine(load_playbook(text=b"limits: {max_message_chars: 200}"))
-    text = _text(family, 200)
+    text = _text("agent_phrases", 200)
     check = engine.check_reply(text)
     check_reply_result(text, check)
-    assert check.findings and check.fixed != text
+    assert len(check.fixed) > engine.max_chars
