@@ -9,9 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calmline import Engine, InputError, MessageTooLong, Rewrite, Role, Turn, load_engine
+from calmline import (
+    Engine,
+    InputError,
+    MessageAnalysis,
+    MessageTooLong,
+    ReplyContext,
+    Rewrite,
+    Role,
+    Turn,
+    load_engine,
+)
 from calmline.core.detector import Evidence
-from calmline.core.rule import applicable, apply_rewrites, rewrites_clash
+from calmline.core.rule import TurnAnalyses, applicable, apply_rewrites, rewrites_clash
 from calmline.core.text import TextView
 from calmline.engine import build_engine
 from calmline.playbook.loader import load_playbook
@@ -156,3 +166,27 @@ def test_rewrites_resolve_as_first_come_first_served(picks: list[Any]) -> None:
     left_out = len(chosen) < len(rewrites)
     duplicates_only = all(rw in chosen for rw in rewrites)
     assert rewrites_clash(rewrites) == (left_out and not duplicates_only)
+
+
+def test_a_conversation_is_read_only_as_far_as_the_draft_answers(engine: Engine) -> None:
+    turns = [
+        Turn(Role.CUSTOMER, "Where is my parcel?"),
+        Turn(Role.AGENT, "Let me check."),
+        Turn(Role.CUSTOMER, "You are useless."),
+        Turn(Role.CUSTOMER, "I want a refund NOW"),
+    ]
+    read: list[str] = []
+
+    def reader(turn: Turn) -> MessageAnalysis:
+        read.append(turn.text)
+        return engine.analyze_message(turn.text)
+
+    analyses = TurnAnalyses(turns, [], reader)
+    ctx = ReplyContext(turns=turns, analyses=analyses)
+    assert ctx.answering() == [engine.analyze_message(t.text) for t in turns[2:]]
+    assert sorted(read) == sorted([turns[2].text, turns[3].text]), "earlier messages wait"
+    assert analyses[1] is None, "an agent turn has no analysis"
+    assert list(analyses) == [
+        engine.analyze_message(t.text) if t.role is Role.CUSTOMER else None for t in turns
+    ]
+    assert len(read) == 3, "each message is read once"

@@ -1,12 +1,14 @@
 """The engine: analyse a customer message, check an agent's draft before it is sent.
 
 ``Engine`` is built once from validated settings plus the detector and rule objects (the
-playbook layer does that) and is then safe to share: it keeps no per-message state.
+playbook layer does that) and is then safe to share: it keeps no per-message state, only a
+bounded cache of the immutable analyses of conversation messages it has read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property, lru_cache
 
 from calmline.core.detector import Detector, Evidence, EvidenceSource, Scan
 from calmline.core.matcher import PhraseMatcher
@@ -14,6 +16,7 @@ from calmline.core.rule import (
     Draft,
     ReplyContext,
     ReplyRule,
+    TurnAnalyses,
     apply_rewrites,
     narrow_rewrite,
     rewrites_clash,
@@ -36,6 +39,8 @@ _ANGER = "anger"
 _CREDIT = "credit:"
 #: passes of rewriting a draft when rewrites of the same sentence clashed
 _FIX_ROUNDS = 3
+#: customer messages of conversations (given as turns) whose analyses are kept for reuse
+_CONTEXT_MESSAGES = 256
 
 
 class Engine:
@@ -181,36 +186,43 @@ class Engine:
         agent_name: str | None = None,
         analyses: Sequence[MessageAnalysis | None] | None = None,
     ) -> ReplyContext:
-        """Read a conversation so far (customer turns are analysed) for :meth:`check_reply`.
+        """Read a conversation so far for :meth:`check_reply`.
 
-        ``analyses``, when given, are analyses already made of these turns (one per turn,
-        None where missing): they are reused instead of reading those messages again, which
-        keeps a review of a long transcript linear.
+        Customer turns are checked now (text, size) and analysed when a rule first needs
+        them, which is only the messages the draft answers. ``analyses``, when given, are
+        analyses already made of these turns (one per turn, None where missing): they are
+        reused instead of reading those messages again.
         """
         turns = list(turns)
         known = list(analyses or ())
         names = tuple(n for n in (customer_name, agent_name) if n)
-        read: list[MessageAnalysis | None] = []
         for i, turn in enumerate(turns):
-            if turn.role is not Role.CUSTOMER:
-                read.append(None)
-            elif i < len(known) and known[i] is not None:
-                read.append(known[i])
-            else:
-                read.append(
-                    self.analyze_message(
-                        self._check_text(turn.text, "context message"), names=names
-                    )
-                )
+            if turn.role is Role.CUSTOMER and (i >= len(known) or known[i] is None):
+                self._check_text(turn.text, "context message")
+
+        def read(turn: Turn) -> MessageAnalysis:
+            return self._read_context_message(turn.text, names)
+
+        # A customer message is read when a rule first asks for it (checked above already).
         ctx = ReplyContext(
-            turns=turns, customer_name=customer_name, agent_name=agent_name, analyses=read
+            turns=turns,
+            customer_name=customer_name,
+            agent_name=agent_name,
+            analyses=TurnAnalyses(turns, known, read),
         )
         ctx.upset = self._upset(ctx)
         return ctx
 
+    @cached_property
+    def _read_context_message(self) -> Callable[[str, tuple[str, ...]], MessageAnalysis]:
+        """:meth:`_read_message` remembering the last messages it read: a live session sends
+        the same conversation with every draft, and its messages are read once, not each time.
+        Analyses are immutable and depend only on the text, the names and the playbook."""
+        return lru_cache(maxsize=_CONTEXT_MESSAGES)(self._read_message)
+
     def _upset(self, ctx: ReplyContext) -> bool:
         cfg = self.settings.upset
-        for analysis in ctx.recent_customer() or ([ctx.last_customer] if ctx.last_customer else []):
+        for analysis in ctx.answering():
             if analysis.anger >= cfg.anger_threshold or analysis.abuse is not AbuseLevel.NONE:
                 return True
             if analysis.types & set(cfg.signals):

@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from pydantic import BaseModel, Field
 
@@ -57,6 +57,58 @@ def name_slots(name: str | None) -> dict[str, str]:
     return {"name": name, "name_comma": f"{name}, ", "comma_name": f", {name}"}
 
 
+class TurnAnalyses(Sequence[MessageAnalysis | None]):
+    """What the engine read in each turn of a conversation, read the first time it is asked
+    for: rules only look at the customer's latest messages, so a long conversation passed
+    as raw turns costs the few messages a draft answers, not all of them.
+
+    Agent turns have no analysis (None). ``known`` are analyses made before (one per turn,
+    None where missing), taken as they are.
+    """
+
+    def __init__(
+        self,
+        turns: Sequence[Turn],
+        known: Sequence[MessageAnalysis | None],
+        read: Callable[[Turn], MessageAnalysis],
+    ) -> None:
+        self._turns = turns
+        self._read = read
+        self._items: list[MessageAnalysis | None] = [
+            known[i] if i < len(known) and turn.role is Role.CUSTOMER else None
+            for i, turn in enumerate(turns)
+        ]
+        self._unread = [
+            turn.role is Role.CUSTOMER and item is None
+            for turn, item in zip(turns, self._items, strict=True)
+        ]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> MessageAnalysis | None: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[MessageAnalysis | None]: ...
+    def __getitem__(self, i: int | slice) -> MessageAnalysis | list[MessageAnalysis | None] | None:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if self._unread[i]:
+            self._items[i] = self._read(self._turns[i])
+            self._unread[i] = False
+        return self._items[i]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TurnAnalyses({list(self)!r})"
+
+
 @dataclass
 class ReplyContext:
     """The conversation a draft answers: turns so far and what the engine read in them."""
@@ -78,18 +130,32 @@ class ReplyContext:
     @property
     def last_customer(self) -> MessageAnalysis | None:
         """The customer's most recent message (since the agent last spoke, or ever)."""
-        turns = self.customer_turns
-        return turns[-1][1] if turns else None
+        for i in reversed(range(min(len(self.turns), len(self.analyses)))):
+            if self.turns[i].role is Role.CUSTOMER:
+                analysis = self.analyses[i]
+                if analysis is not None:
+                    return analysis
+        return None
 
     def recent_customer(self) -> list[MessageAnalysis]:
         """The customer's messages since the agent's last reply."""
         out: list[MessageAnalysis] = []
-        for turn, analysis in reversed(list(zip(self.turns, self.analyses, strict=False))):
-            if turn.role is Role.AGENT:
+        for i in reversed(range(min(len(self.turns), len(self.analyses)))):
+            if self.turns[i].role is Role.AGENT:
                 break
+            analysis = self.analyses[i]
             if analysis is not None:
                 out.append(analysis)
         return list(reversed(out))
+
+    def answering(self) -> list[MessageAnalysis]:
+        """The customer's messages the draft answers: those since the agent's last reply, or
+        else the customer's last message."""
+        recent = self.recent_customer()
+        if recent:
+            return recent
+        last = self.last_customer
+        return [last] if last is not None else []
 
     @property
     def empty(self) -> bool:
@@ -719,6 +785,7 @@ __all__ = [
     "ReplyRule",
     "RuleDoc",
     "SettingsProblem",
+    "TurnAnalyses",
     "applicable",
     "apply_rewrites",
     "carries_negation",

@@ -52,7 +52,7 @@ class MissingApology(ReplyRule):
             return
         params: MissingApologyParams = self.params
         if params.skip_on_safety:
-            recent = ctx.recent_customer() or ([ctx.last_customer] if ctx.last_customer else [])
+            recent = ctx.answering()
             if any(a.abuse is AbuseLevel.SAFETY for a in recent):
                 return
         # A protocol step is firm on purpose; an apology there would blur the boundary.

@@ -65,7 +65,7 @@ class TakingBait(ReplyRule):
     Params: ClassVar[type[BaseModel] | None] = TakingBaitParams
 
     def check(self, draft: Draft, ctx: ReplyContext) -> Iterator[Finding]:
-        recent = ctx.recent_customer() or ([ctx.last_customer] if ctx.last_customer else [])
+        recent = ctx.answering()
         bait = [s for a in recent for s in a.signals if s.type in BAIT_SIGNALS]
         if not bait or not draft.view.norms:
             return

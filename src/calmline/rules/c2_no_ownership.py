@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
@@ -10,7 +11,7 @@ from pydantic import BaseModel, Field
 from calmline.core.matcher import Hit, PhraseMatcher
 from calmline.core.rule import Draft, ReplyContext, ReplyRule, name_slots, render
 from calmline.core.settings import RuleSettings
-from calmline.core.types import Finding, MessageAnalysis, Rewrite, Span
+from calmline.core.types import Finding, Rewrite, Span
 
 # Lexicons read in the customer's message, not in the draft.
 _CUSTOMER_LEXICONS = ("problem", "resolved")
@@ -18,6 +19,8 @@ _CUSTOMER_LEXICONS = ("problem", "resolved")
 _AGENT_DOES_IT = frozenset({"i", "we", "me", "us", "let", "myself", "ourselves"})
 # "You can also contact the courier" offers a choice; it does not hand the problem back.
 _OPTION = frozenset({"can", "could", "may", "might", "welcome", "prefer", "rather"})
+#: customer messages whose reading is kept for the next draft
+_MESSAGES_KEPT = 256
 
 
 class NoOwnershipParams(BaseModel):
@@ -66,6 +69,8 @@ class NoOwnership(ReplyRule):
         self.customer_matcher = PhraseMatcher(
             (owner, name, settings.lexicons.get(name, {})) for name in _CUSTOMER_LEXICONS
         )
+        # The customer's messages come back with every draft of a conversation.
+        self._read = lru_cache(maxsize=_MESSAGES_KEPT)(self._read_message)
 
     def lexicons(self) -> Iterator[tuple[str, str, Mapping[str, float]]]:
         """Only the draft-side lexicons go to the reply matcher."""
@@ -132,19 +137,19 @@ class NoOwnership(ReplyRule):
         """Problem phrases in the customer's latest messages, leaving out any reported before
         they said it was sorted ("the missing parcel turned up" -> none; "it turned up, but
         it's damaged" -> damaged)."""
-        recent = ctx.recent_customer() or ([ctx.last_customer] if ctx.last_customer else [])
+        recent = ctx.answering()
         found: list[str] = []
         for analysis in recent:
-            problems, resolved_at = self._read(analysis)
+            problems, resolved_at = self._read(analysis.text)
             if resolved_at >= 0:
                 found = []
             found.extend(phrase for at, phrase in problems if at > resolved_at)
         return tuple(dict.fromkeys(found))
 
-    def _read(self, analysis: MessageAnalysis) -> tuple[list[tuple[int, str]], int]:
-        """(token index, phrase) of each problem, and the last token of the last "sorted"
-        phrase (-1 when there is none)."""
-        view = self.customer_matcher.read(analysis.text)
+    def _read_message(self, text: str) -> tuple[tuple[tuple[int, str], ...], int]:
+        """(token index, phrase) of each problem in a customer's message, and the last token of
+        the last "sorted" phrase (-1 when there is none)."""
+        view = self.customer_matcher.read(text)
         hits = self.customer_matcher.scan(view)
         owner = f"rule:{self.id}"
 
@@ -163,7 +168,7 @@ class NoOwnership(ReplyRule):
             if not any(p.first <= r.last and r.first <= p.last for p in problems)
         ]
         resolved_at = max((h.last for h in resolved), default=-1)
-        return [(h.first, h.phrase) for h in problems], resolved_at
+        return tuple((h.first, h.phrase) for h in problems), resolved_at
 
     def promise(self, draft: Draft, ctx: ReplyContext) -> Rewrite | None:
         """An ownership sentence at the end of the draft, before any sign-off."""
