@@ -2,9 +2,12 @@
 
 A message is read once into a :class:`TextView`. Each token keeps its character span in the
 original text and a normalised form used for matching: lower case, contractions expanded
-("you're" -> "you are"), disguised spellings decoded ("f*ck", "sh!t", "f4ck", "fuuuck",
-"f u c k") when the decoded word is one the playbook knows. Everything that is not needed for
-most messages (negation, quotes, names, sentences) is computed only when a detector asks.
+("you're" -> "you are"), disguised spellings decoded ("f*ck", "sh!t", "f4ck", "fu(k",
+"fuuuck", "f u c k") when the decoded word is one the playbook knows. Spellings that only
+look disguised are left as written: numbers and codes ("A55", "user55", "1A"), contractions
+("he'll") and short words whose digit does not look like the letter it would hide ("f1s").
+Everything that is not needed for most messages (negation, quotes, names, sentences) is
+computed only when a detector asks.
 
 Every regular expression here is linear-time: no nested or overlapping quantifiers.
 """
@@ -42,8 +45,18 @@ _LEET = str.maketrans(
         "7": "t",
         "+": "t",
         "|": "i",
+        "(": "c",
     }
 )
+# Symbols that look like the letter they replace ($hit, @ss, sh!t).
+_LOOKALIKES = frozenset("@$!|(")
+# Characters that only ever hide a letter, whichever it is (f*ck, f#ck, f_ck).
+_BLANKS = frozenset("*#_")
+# Symbols the tokeniser splits words on that also hide a letter inside one (fu(k, sh|t).
+_SPLIT_MASKS = frozenset("(|^%")
+_SPLIT_MASK_RE = re.compile(r"[^\W\d_][(|^%][^\W\d_]")
+#: Longest run of characters read as one word split by such symbols.
+_SPLIT_WORD_LIMIT = 24
 # Letters that look Latin but are not (Cyrillic and Greek), used to dodge word filters.
 _CONFUSABLES = str.maketrans(
     {
@@ -201,13 +214,16 @@ def _decode(word: str, vocab: Collection[str]) -> str:
             return word
     candidate = word
     if not word.isalpha():
+        if not _disguisable(word):
+            return word
         decoded = word.translate(_LEET)
         if decoded in vocab:
             return decoded
         masked = _unmask(word, vocab)
         if masked:
             return masked
-        letters = "".join(c for c in decoded if c.isalpha())
+        # Symbols put between the letters (f*u*c*k); an apostrophe between letters stays.
+        letters = "".join(c for c in decoded if c.isalpha() or c == "'")
         if letters in vocab:
             return letters
         candidate = letters
@@ -218,21 +234,46 @@ def _decode(word: str, vocab: Collection[str]) -> str:
     return word
 
 
+def _disguisable(word: str) -> bool:
+    """Whether a word with symbols or digits in it can be a disguised word at all.
+
+    A disguise shows at least two letters, as letters or look-alike symbols, and they make
+    at least half of it (f*ck, f**k, sh!t, @ss, a$$, f4ck). Digits at the end make a number
+    or a code (455, A55, P155, user55, iOS11), and a word that is mostly digits (1A) is not
+    a word in hiding.
+    """
+    if word[-1].isdigit():
+        return False
+    letters = sum(1 for c in word if c.isalpha() or c in _LOOKALIKES)
+    return letters >= 2 and letters * 2 >= len(word)
+
+
 def _unmask(word: str, vocab: Collection[str]) -> str | None:
-    """Match a word with masked letters (f*ck, f**k, sh#t, f4ck) against the vocabulary."""
+    """Match a word with masked letters (f*ck, f**k, sh#t, f4ck) against the vocabulary.
+
+    In a longer word any symbol or digit may stand for a letter (f4ck). In a word of three
+    characters, which matches some word by chance far more often, only a blank (``*#_``) or
+    a look-alike may: "f*s" is "ffs", "f1s" (a phone) is not. An apostrophe never stands
+    for a letter: "he'll" is a contraction, not "hell".
+    """
     if len(word) < 3 or not word[0].isalpha():
-        return None
-    letters = sum(1 for c in word if c.isalpha())
-    if letters * 2 < len(word):
         return None
     shapes = vocab.shapes if isinstance(vocab, Vocabulary) else None
     candidates = shapes.get((len(word), word[0]), ()) if shapes is not None else vocab
+    short = len(word) <= 3
     for candidate in candidates:
         if len(candidate) != len(word) or candidate[0] != word[0]:
             continue
-        if all(w == c or not w.isalpha() for w, c in zip(word, candidate, strict=True)):
+        if all(w == c or _stands_for(w, c, short) for w, c in zip(word, candidate, strict=True)):
             return candidate
     return None
+
+
+def _stands_for(char: str, letter: str, short: bool) -> bool:
+    """Whether a non-letter ``char`` in a disguised word can hide ``letter``."""
+    if char.isalpha() or char == "'":
+        return False
+    return not short or char in _BLANKS or _LEET.get(ord(char)) == letter
 
 
 class Vocabulary(frozenset[str]):
@@ -320,6 +361,8 @@ class TextView:
             cls._fix_tokens(norms, starts, ends, special, skipped, vocab, per_word_lower)
         view = cls(text, norms, starts, ends, skipped)
         if vocab:
+            if _SPLIT_MASK_RE.search(text):
+                view._join_split_words(vocab)
             singles = [i for i, (a, b) in enumerate(zip(starts, ends, strict=True)) if b - a == 1]
             if len(singles) >= 3 and any(
                 singles[k + 2] - singles[k] == 2 for k in range(len(singles) - 2)
@@ -386,6 +429,38 @@ class TextView:
                 last = s
             out.append(k)
         return out
+
+    def _join_split_words(self, vocab: Collection[str]) -> None:
+        """Join a word that a symbol the tokeniser splits on has broken up ("fu(k", "sh|t")
+        when the whole decodes to a known word; other words so joined ("and/or") stay apart."""
+        norms, starts, ends, text = self.norms, self.starts, self.ends, self.text
+        out_n: list[str] = []
+        out_s: list[int] = []
+        out_e: list[int] = []
+        n = len(norms)
+        i = 0
+        while i < n:
+            j = i
+            while (
+                j + 1 < n
+                and starts[j + 1] - ends[j] == 1
+                and text[ends[j]] in _SPLIT_MASKS
+                and ends[j + 1] - starts[i] <= _SPLIT_WORD_LIMIT
+            ):
+                j += 1
+            if j > i:
+                word = _decode(text[starts[i] : ends[j]].lower(), vocab)
+                if word in vocab:
+                    out_n.append(word)
+                    out_s.append(starts[i])
+                    out_e.append(ends[j])
+                    i = j + 1
+                    continue
+            out_n.append(norms[i])
+            out_s.append(starts[i])
+            out_e.append(ends[i])
+            i += 1
+        self.norms, self.starts, self.ends = out_n, out_s, out_e
 
     def _join_spaced_letters(self, vocab: Collection[str]) -> None:
         """Join runs of single letters ("f u c k", "s.h.i.t") into the word they spell."""

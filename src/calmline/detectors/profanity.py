@@ -10,21 +10,21 @@ the playbook's ``aimed`` phrases ("fuck you", "f*** off", "go to hell", "screw y
 a swear word that is part of name-calling ("you f*cking idiot", "you bastards", "useless
 wankers!"). Aimed swearing makes a message abusive; the rest is usually venting.
 
-Disguised spellings are read by the shared text layer (f*ck, sh!t, f4ck, fuuuck, "f u c k",
-look-alike letters). This detector adds the care a word list needs:
+Disguised spellings are read by the shared text layer (f*ck, sh!t, f4ck, fu(k, fuuuck,
+"f u c k", look-alike letters), which leaves alone spellings that only look like a disguise:
+model numbers and handles ("Galaxy A55", "user55", "@598598"), words that are mostly digits
+("Class 1A"), contractions ("he'll") and short words with a digit that does not look like
+the letter it would replace ("Oppo f1s"). This detector adds the care a word list needs:
 
 * words, not substrings: Scunthorpe, assistance, Dickens and cocktail never match;
 * ``ambiguous`` words that are also names (Dick, Willy, Mr Cock) count only when they do not
   read as a name, and ``benign`` phrases ("door knob", "bloody nose") switch a word off;
-* a spelling that only looks like a disguise is ignored: model numbers ("Galaxy A55"),
-  numbers and handles made mostly of digits ("@598598"), and contractions ("he'll");
 * two-letter chat forms ("af") count only in lower case, so airline codes do not;
 * quoted text is reported speech ('the error says "f*** off"') and is left out.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -44,11 +44,7 @@ from calmline.detectors.insult import (
 )
 
 _SWEAR_LEXICONS = ("strong", "mild", "ambiguous", "aimed", "slurs")
-# Letters followed by digits only: a model or product code ("A55", "P155"), not a disguise.
-_PRODUCT_CODE = re.compile(r"[a-z]{1,4}[0-9]{1,6}")
 _HARD_BREAKS = frozenset('.;:!?()[]{}\n–—"“”')
-# The letters digits usually stand for in a disguised word.
-_DIGIT_LETTERS = {"4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "7": "t"}
 
 
 class ProfanityParams(BaseModel):
@@ -103,11 +99,6 @@ class ProfanityDetector(Detector):
         yield from self.pattern_signals(scan, "profanity", self.settings.explanation or "swearing")
 
     def _is_swearing(self, view: TextView, hit: Hit, lexicon: str, names: Sequence[str]) -> bool:
-        for t in range(hit.first, hit.last + 1):
-            written = view.text[view.starts[t] : view.ends[t]]
-            low = written.lower()
-            if low != view.norms[t] and not _plausible_disguise(low, view.norms[t]):
-                return False
         if lexicon == "ambiguous" and view.looks_like_name(hit.first, names):
             return False
         if hit.first == hit.last and len(view.norms[hit.first]) <= 2:
@@ -155,24 +146,6 @@ class ProfanityDetector(Detector):
             evidence=evidence,
             detail={"aimed": aimed, "severity": severity},
         )
-
-
-def _plausible_disguise(written: str, norm: str) -> bool:
-    """Whether a written form that decoded to ``norm`` is really a disguised word."""
-    if written.isdigit() or _PRODUCT_CODE.fullmatch(written):
-        return False
-    # Digits stand in for a letter or two (sh1t, f4ck); mostly digits is a number or a
-    # handle ("@598598"), not a word.
-    if sum(c.isdigit() for c in written) > sum(c.isalpha() for c in written):
-        return False
-    if len(norm) <= 3 and len(written) == len(norm) and written.isalnum():
-        # A short word must read letter for letter ("sh1" is not "ffs", "Oppo f1s" is a phone)
-        return all(w == n or _DIGIT_LETTERS.get(w) == n for w, n in zip(written, norm, strict=True))
-    inner = written.strip("'’")
-    if "'" in inner or "’" in inner:
-        # "he'll" read as "hell": a contraction, not a disguise
-        return inner.replace("'", "").replace("’", "") != norm
-    return True
 
 
 def _clusters(found: list[tuple[Hit, str]]) -> Iterator[list[tuple[Hit, str]]]:
