@@ -342,13 +342,25 @@ class ReplyRule:
 
     @classmethod
     def doc(cls) -> RuleDoc:
-        """Summary, details and the two examples, parsed from the class docstring."""
+        """Summary, details and the two examples, parsed from the class docstring.
+
+        The summary is the whole first paragraph, however many lines it is wrapped over.
+        """
         text = inspect.cleandoc(cls.__doc__ or "")
-        summary, _, rest = text.partition("\n")
         sections = {"anti-pattern": "", "best practice": ""}
+        lines = text.splitlines()
+        end = next(
+            (
+                i
+                for i, line in enumerate(lines)
+                if not line.strip() or line.strip().rstrip(":").lower() in sections
+            ),
+            len(lines),
+        )
+        summary = " ".join(line.strip() for line in lines[:end])
         details: list[str] = []
         current: str | None = None
-        for line in rest.splitlines():
+        for line in lines[end:]:
             key = line.strip().rstrip(":").lower()
             if key in sections:
                 current = key
