@@ -10,6 +10,7 @@ rule has rewritten it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -111,6 +112,15 @@ def test_rule_template_passes_every_rule(engine: Engine, template: str, text: st
 def test_script_line_passes_every_rule(engine: Engine, template: str, text: str) -> None:
     assert text and "{" not in text and "}" not in text, f"{template!r} rendered as {text!r}"
     assert not _problems(engine, text), f"{text!r}: {_problems(engine, text)}"
+
+
+@pytest.mark.parametrize(("template", "text"), _rendered(RULE_TEMPLATES + SCRIPT_TEMPLATES))
+def test_template_renders_as_sentences_ready_to_send(template: str, text: str) -> None:
+    # "{name_comma}please ..." with no name known must still open with a capital letter.
+    assert text[:1].isupper(), f"{template!r} renders as {text!r}, which starts in lower case"
+    assert "{" not in text and "}" not in text, f"{template!r} left a placeholder: {text!r}"
+    assert "  " not in text, f"{template!r} renders with a doubled space: {text!r}"
+    assert not re.search(r"\s[,.;:!?]|^[,.;:]", text), f"{template!r}: stray punctuation {text!r}"
 
 
 def test_every_template_uses_only_known_placeholders() -> None:

@@ -42,12 +42,19 @@ class _Slots(dict[str, str]):
         return ""
 
 
-def render(template: str, slots: Mapping[str, str]) -> str:
+def fill(template: str, slots: Mapping[str, str]) -> str:
     """Fill a template's placeholders; unknown or empty ones become empty text."""
     text = template.format_map(_Slots(slots))
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"\s+([,.!?;:])", r"\1", text)
     return text.strip()
+
+
+def render(template: str, slots: Mapping[str, str]) -> str:
+    """A template of whole sentences (a rewrite, a script line) filled in, with a capital to
+    start: "{name_comma}please ..." is "Sam, please ..." or, with no name, "Please ..."."""
+    text = fill(template, slots)
+    return text[:1].upper() + text[1:]
 
 
 def name_slots(name: str | None) -> dict[str, str]:
@@ -426,7 +433,7 @@ class ReplyRule:
         s0, e0 = sentence
         before = view.text[s0 : span[0]]
         after = view.text[span[1] : e0]
-        piece = render(replacement, ctx.slots()) if replacement else ""
+        piece = fill(replacement, ctx.slots()) if replacement else ""
         if not piece:
             before = before.rstrip(" ,;:-")
             after = after.lstrip(" ,;:-")
@@ -802,6 +809,7 @@ __all__ = [
     "apply_rewrites",
     "carries_negation",
     "clause_place",
+    "fill",
     "in_condition",
     "longest_hits",
     "name_slots",
