@@ -66,6 +66,7 @@ class Engine:
         reply_lexicons = [lex for r in self.rules for lex in r.lexicons()]
         for behaviour, credit in settings.credits.items():
             reply_lexicons.append((_CREDIT + behaviour, "phrases", credit.lexicon))
+            reply_lexicons.append((_CREDIT + behaviour, "exceptions", credit.exceptions))
         # Rules that look for the agent swearing read the same words as the message detectors.
         self.reply_matcher = PhraseMatcher(reply_lexicons)
 
@@ -296,9 +297,15 @@ class Engine:
         view = reply.view
         out: list[Credit] = []
         for behaviour, credit in self.settings.credits.items():
-            for hit in reply.hits.get(_CREDIT + behaviour, "phrases"):
+            hits = reply.hits.get(_CREDIT + behaviour, "phrases")
+            if not hits:
+                continue
+            exceptions = reply.hits.get(_CREDIT + behaviour, "exceptions")
+            for hit in hits:
                 span = view.span_of(hit.first, hit.last)
-                if view.negated(hit.first) or view.quoted(span):
+                if view.quoted(span) or (credit.negation_cancels and view.negated(hit.first)):
+                    continue
+                if any(e.first <= hit.last and hit.first <= e.last for e in exceptions):
                     continue
                 out.append(Credit(behaviour, credit.principle, span, view.slice(span)))
                 break

@@ -100,6 +100,12 @@ class CreditSettings(Settings):
 
     principle: PrincipleId
     lexicon: Lexicon = Field(default_factory=dict)
+    #: phrases that contain one of the lexicon's without showing the behaviour ("as soon as"
+    #: holds "as", which otherwise gives a reason)
+    exceptions: Lexicon = Field(default_factory=dict)
+    #: whether a negation before a phrase cancels it ("I don't understand"); a reason is
+    #: still a reason after a refusal ("we can't refund it as it is ...")
+    negation_cancels: bool = True
 
 
 class AngerSettings(Settings):

@@ -57,7 +57,6 @@ class NoOwnership(ReplyRule):
         "resolved",
         "passing_the_buck",
         "handoff_targets",
-        "actions",
         "ending_conversation",
         "sign_offs",
     )
@@ -105,9 +104,10 @@ class NoOwnership(ReplyRule):
         yield self.finding(draft, span, evidence=problems, rewrite=self.promise(draft, ctx))
 
     def owns_it(self, draft: Draft) -> bool:
-        """Whether the draft takes the problem on: the ownership credit or an action of the
-        agent's own ("I've chased the courier", "I'll contact the airline")."""
-        if draft.has_credit("ownership") or self.live_hits(draft, "actions"):
+        """Whether the draft takes the problem on: the ownership credit (the playbook's
+        ``credits.ownership`` phrases: "I'll look into it", "I've chased the courier") or a
+        handoff the agent makes themselves ("I'll contact the airline")."""
+        if draft.has_credit("ownership"):
             return True
         view = draft.view
         return any(

@@ -112,14 +112,15 @@ class BadNews(ReplyRule):
 
     id = "C3"
     name = "bad-news-without-reason"
-    lexicon_names = ("bad_news", "exceptions", "reasons", "greetings")
+    lexicon_names = ("bad_news", "exceptions", "greetings")
     Params: ClassVar[type[BaseModel] | None] = BadNewsParams
 
     def check(self, draft: Draft, ctx: ReplyContext) -> Iterator[Finding]:
         hits = bad_news_hits(draft)
         if not hits:
             return
-        has_reason = draft.has_credit("explanation") or self.gives_reason(draft)
+        # The reasons and apologies are the playbook's credit phrases (credits.yaml).
+        has_reason = draft.has_credit("explanation")
         has_apology = draft.has_credit("apology")
         if has_reason and has_apology:
             return
@@ -141,15 +142,6 @@ class BadNews(ReplyRule):
         rewrite = self.reshape(draft, span, ctx, apology=not has_apology, reason=not has_reason)
         evidence = tuple(dict.fromkeys(h.phrase for h in hits))
         yield self.finding(draft, span, evidence=evidence, message=message, rewrite=rewrite)
-
-    def gives_reason(self, draft: Draft) -> bool:
-        """A reason in words the shared explanation credit does not list ("as it is ...")."""
-        exceptions = self.hits(draft, "exceptions")
-        return any(
-            not any(e.first <= h.last and h.first <= e.last for e in exceptions)
-            # "We can't refund it as it is ..." - the reason follows the refusal's "not".
-            for h in self.live_hits(draft, "reasons", allow_negated=True)
-        )
 
     def reshape(
         self, draft: Draft, span: Span, ctx: ReplyContext, *, apology: bool, reason: bool
