@@ -4,8 +4,8 @@ For every rule of the default playbook, each of its rewrite templates (``rewrite
 template lists in its params named ``*_sentences``) and each script line (protocol D1-D5,
 apology, bad news, invitation) is rendered without a name and with one, with sample values
 for the other placeholders, and checked as a draft: no rule may warn about it or block it.
-Each per-phrase replacement (``params.replacements``) is checked in a sentence, after the
-rule has rewritten it.
+Each per-phrase replacement and lead-in (``params.replacements``, ``params.lead_ins``) is
+checked on its own and in a sentence, after the rule has rewritten it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import calmline
-from calmline import Engine, Severity
+from calmline import Engine, ReplyCheck, Role, Severity, Turn
 from calmline.core.rule import name_slots, render
 from calmline.core.settings import TEMPLATE_SLOTS
 from calmline.core.text import normalise_phrase
@@ -38,6 +38,10 @@ SAMPLES = {
 NAMES = (None, "Sam")
 #: The sentence a replaced phrase is checked in.
 CARRIER = "{phrase}, your replacement router will arrive on Thursday."
+#: The sentence a lead-in is checked in: the phrase as a clause of its own that opens it.
+LEAD_IN_CARRIER = "{phrase}, I have booked the engineer for Thursday morning."
+#: A conversation in which the rules that read one (B5, B6 ...) have something to go on.
+UPSET = (Turn(Role.CUSTOMER, "This is the third time I've chased this and I am furious!"),)
 
 
 def _rule_templates() -> Iterator[tuple[str, str]]:
@@ -60,9 +64,9 @@ def _script_templates() -> Iterator[tuple[str, str]]:
             yield f"{kind}-{n}", line
 
 
-def _replacements() -> Iterator[tuple[str, str, str]]:
+def _replacements(key: str) -> Iterator[tuple[str, str, str]]:
     for rule_id, settings in sorted(PLAYBOOK.rules.items()):
-        replacements = settings.params.get("replacements") or {}
+        replacements = settings.params.get(key) or {}
         if isinstance(replacements, Mapping):
             for phrase, replacement in sorted(replacements.items()):
                 yield rule_id, str(phrase), str(replacement)
@@ -80,7 +84,8 @@ def _rendered(templates: list[tuple[str, str]]) -> list[Any]:
 
 RULE_TEMPLATES = list(_rule_templates())
 SCRIPT_TEMPLATES = list(_script_templates())
-REPLACEMENTS = list(_replacements())
+REPLACEMENTS = list(_replacements("replacements"))
+LEAD_INS = list(_replacements("lead_ins"))
 
 
 def _problems(engine: Engine, text: str) -> list[tuple[str, str, str]]:
@@ -96,6 +101,7 @@ def test_the_playbook_has_templates_to_check() -> None:
     # Guards against the collection silently finding nothing (a renamed key, say).
     assert len(RULE_TEMPLATES) >= 10
     assert len(SCRIPT_TEMPLATES) >= 10
+    assert len(REPLACEMENTS) >= 10 and len(LEAD_INS) >= 10
     assert {"A8", "B5", "B7", "C2", "C3"} <= {w.split("-")[0] for w, _ in RULE_TEMPLATES}
 
 
@@ -131,10 +137,30 @@ def test_every_template_uses_only_known_placeholders() -> None:
         assert fields <= TEMPLATE_SLOTS, f"{where}: {template!r} uses {fields - TEMPLATE_SLOTS}"
 
 
-def _phrase_sentence(phrase: str) -> str:
+def _phrase_sentence(phrase: str, carrier: str) -> str:
     words = [("I" if w == "i" else w) for w in phrase.split()]
     text = " ".join(words)
-    return CARRIER.format(phrase=text[:1].upper() + text[1:])
+    return carrier.format(phrase=text[:1].upper() + text[1:])
+
+
+def _phrase_check(engine: Engine, rule: str, phrase: str, carrier: str) -> tuple[str, ReplyCheck]:
+    """The check of ``carrier`` with the phrase in it, in a conversation with an upset customer
+    when the rule only reads the phrase as a problem there (sarcastic praise, say)."""
+    draft = _phrase_sentence(phrase, carrier)
+    wanted = normalise_phrase(phrase)
+    for context in ((), UPSET):
+        result = engine.check_reply(draft, list(context))
+        if any(
+            f.rule == rule and (phrase in f.evidence or normalise_phrase(f.text) == wanted)
+            for f in result.findings
+        ):
+            return draft, result
+    pytest.fail(f"{rule} did not fire on its own phrase in {draft!r}")
+
+
+def _replacement_alone(replacement: str) -> str:
+    alone = render(replacement, name_slots(None))
+    return alone if alone[-1:] in ".!?" else alone + "."
 
 
 @pytest.mark.parametrize(
@@ -146,21 +172,25 @@ def test_phrase_replacement_is_clean(
 ) -> None:
     # The replacement on its own says nothing any rule objects to ...
     if replacement:
-        alone = render(replacement, name_slots(None))
-        alone = alone[:1].upper() + alone[1:]
-        if alone[-1:] not in ".!?":
-            alone += "."
+        alone = _replacement_alone(replacement)
         assert not _problems(engine, alone), f"{alone!r}: {_problems(engine, alone)}"
     # ... and the rule's rewrite of a sentence with the phrase leaves nothing to fix.
-    draft = _phrase_sentence(phrase)
-    result = engine.check_reply(draft)
-    wanted = normalise_phrase(phrase)
-    mine = [
-        f
-        for f in result.findings
-        if f.rule == rule and (phrase in f.evidence or normalise_phrase(f.text) == wanted)
-    ]
-    assert mine, f"{rule} did not fire on its own phrase in {draft!r}"
+    draft, result = _phrase_check(engine, rule, phrase, CARRIER)
+    left = _problems(engine, result.fixed)
+    assert not left, f"{draft!r} was fixed as {result.fixed!r}, which still has {left}"
+
+
+@pytest.mark.parametrize(
+    ("rule", "phrase", "lead_in"),
+    [pytest.param(r, p, x, id=f"{r}-{p}") for r, p, x in LEAD_INS],
+)
+def test_lead_in_is_clean(engine: Engine, rule: str, phrase: str, lead_in: str) -> None:
+    # What opens the sentence instead of the phrase says nothing any rule objects to ...
+    if lead_in:
+        alone = _replacement_alone(lead_in)
+        assert not _problems(engine, alone), f"{alone!r}: {_problems(engine, alone)}"
+    # ... and the rule's rewrite of a sentence the phrase opens leaves nothing to fix.
+    draft, result = _phrase_check(engine, rule, phrase, LEAD_IN_CARRIER)
     left = _problems(engine, result.fixed)
     assert not left, f"{draft!r} was fixed as {result.fixed!r}, which still has {left}"
 
