@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -281,9 +281,12 @@ class Vocabulary(frozenset[str]):
     masked word is compared with a handful of candidates, not the whole list."""
 
     shapes: dict[tuple[int, str], tuple[str, ...]]
+    #: length of the longest word
+    longest: int
 
     def __new__(cls, words: Iterable[str] = ()) -> Vocabulary:
         self = super().__new__(cls, words)
+        self.longest = max(map(len, self), default=0)
         shapes: dict[tuple[int, str], list[str]] = {}
         for w in self:
             if w:
@@ -304,7 +307,9 @@ class TextView:
 
     __slots__ = (
         "_negation_cache",
+        "_quote_starts",
         "_quotes",
+        "_sentence_starts",
         "_sentences",
         "ends",
         "norms",
@@ -323,7 +328,9 @@ class TextView:
         #: spans left out of matching (links and e-mail addresses)
         self.skipped = skipped
         self._quotes: list[Span] | None = None
+        self._quote_starts: list[int] = []
         self._sentences: list[Span] | None = None
+        self._sentence_starts: list[int] = []
         self._negation_cache: dict[int, bool] = {}
 
     @classmethod
@@ -358,11 +365,14 @@ class TextView:
                 }
             )
         if special or skipped or per_word_lower:
-            cls._fix_tokens(norms, starts, ends, special, skipped, vocab, per_word_lower)
+            norms, starts, ends = cls._fix_tokens(
+                norms, starts, ends, special, skipped, vocab, per_word_lower
+            )
         view = cls(text, norms, starts, ends, skipped)
         if vocab:
             if _SPLIT_MASK_RE.search(text):
                 view._join_split_words(vocab)
+            starts, ends = view.starts, view.ends
             singles = [i for i, (a, b) in enumerate(zip(starts, ends, strict=True)) if b - a == 1]
             if len(singles) >= 3 and any(
                 singles[k + 2] - singles[k] == 2 for k in range(len(singles) - 2)
@@ -379,20 +389,36 @@ class TextView:
         skipped: list[Span],
         vocab: Collection[str],
         per_word_lower: bool,
-    ) -> None:
-        """Normalise the words that are not plain: strip, decode, expand, drop handles/links."""
-        todo = set(special)
-        if skipped or per_word_lower:
-            todo = set(range(len(norms)))
-        for i in sorted(todo, reverse=True):
+    ) -> tuple[list[str], list[int], list[int]]:
+        """Normalise the words that are not plain: strip, decode, expand, drop handles/links.
+
+        The token lists are rebuilt in one pass, so thousands of contractions or links cost
+        the same per word as one.
+        """
+        todo: Iterable[int] = special
+        skipped_starts = [a for a, _ in skipped]
+        if per_word_lower:
+            todo = range(len(norms))
+        elif skipped:
+            # The words inside links, found by bisection: each is dropped.
+            linked = (range(bisect_left(starts, a), bisect_left(starts, b)) for a, b in skipped)
+            todo = sorted(set(special).union(*linked))
+        out_n: list[str] = []
+        out_s: list[int] = []
+        out_e: list[int] = []
+        done = 0
+        for i in todo:
+            if i > done:
+                out_n += norms[done:i]
+                out_s += starts[done:i]
+                out_e += ends[done:i]
+            done = i + 1
             raw, s, e = norms[i], starts[i], ends[i]
-            if skipped and _inside(s, skipped):
-                del norms[i], starts[i], ends[i]
+            if skipped and _inside(s, skipped, skipped_starts):
                 continue
             if not (raw.isalnum() and raw.isascii()):
                 stripped = raw.strip(_EDGE_STRIP)
                 if not stripped:
-                    del norms[i], starts[i], ends[i]
                     continue
                 s += raw.index(stripped[0])
                 e = s + len(stripped)
@@ -404,18 +430,22 @@ class TextView:
                 # unless it is a disguised word (@ss).
                 raw = _decode(raw, vocab) if len(raw) <= 10 else raw
                 if raw not in vocab:
-                    del norms[i], starts[i], ends[i]
                     continue
             if raw not in vocab and raw not in EXPANSIONS:
                 raw = _decode(raw, vocab)
             parts = EXPANSIONS.get(raw)
             if parts is None:
-                norms[i], starts[i], ends[i] = raw, s, e
+                out_n.append(raw)
+                out_s.append(s)
+                out_e.append(e)
             else:
-                n = len(parts)
-                norms[i : i + 1] = parts
-                starts[i : i + 1] = [s] * n
-                ends[i : i + 1] = [e] * n
+                out_n += parts
+                out_s += [s] * len(parts)
+                out_e += [e] * len(parts)
+        out_n += norms[done:]
+        out_s += starts[done:]
+        out_e += ends[done:]
+        return out_n, out_s, out_e
 
     @property
     def surface_index(self) -> list[int]:
@@ -463,32 +493,40 @@ class TextView:
         self.norms, self.starts, self.ends = out_n, out_s, out_e
 
     def _join_spaced_letters(self, vocab: Collection[str]) -> None:
-        """Join runs of single letters ("f u c k", "s.h.i.t") into the word they spell."""
+        """Join runs of single letters ("f u c k", "s.h.i.t") into the word they spell.
+
+        The longest tail of a run that spells a known word is joined ("a f u c k" reads
+        "a", "fuck"). Only tails up to the longest known word are tried, so a run of
+        thousands of letters costs the same per letter as a short one.
+        """
         norms, starts, ends, text = self.norms, self.starts, self.ends, self.text
+        longest = vocab.longest if isinstance(vocab, Vocabulary) else max(map(len, vocab))
         out_n: list[str] = []
         out_s: list[int] = []
         out_e: list[int] = []
+        n = len(norms)
         i = 0
-        while i < len(norms):
-            j = i
-            while (
-                j < len(norms)
-                and ends[j] - starts[j] == 1
-                and (j == i or starts[j] - ends[j - 1] == 1)
-            ):
-                j += 1
+        while i < n:
+            j = i + 1
+            if ends[i] - starts[i] == 1:
+                while j < n and ends[j] - starts[j] == 1 and starts[j] - ends[j - 1] == 1:
+                    j += 1
+            cut, word = j, ""
             if j - i >= 3:
-                word = "".join(text[starts[t]] for t in range(i, j)).lower()
-                if word in vocab:
-                    out_n.append(word)
-                    out_s.append(starts[i])
-                    out_e.append(ends[j - 1])
-                    i = j
-                    continue
-            out_n.append(norms[i])
-            out_s.append(starts[i])
-            out_e.append(ends[i])
-            i += 1
+                letters = "".join([text[starts[t]] for t in range(max(i, j - longest), j)])
+                for k in range(max(i, j - longest), j - 2):
+                    tail = letters[k - j :].lower()
+                    if tail in vocab:
+                        cut, word = k, tail
+                        break
+            out_n += norms[i:cut]
+            out_s += starts[i:cut]
+            out_e += ends[i:cut]
+            if word:
+                out_n.append(word)
+                out_s.append(starts[cut])
+                out_e.append(ends[j - 1])
+            i = j
         self.norms, self.starts, self.ends = out_n, out_s, out_e
 
     # ----- lookups used by detectors and rules -------------------------------------------
@@ -535,12 +573,19 @@ class TextView:
 
     def quoted(self, span: Span) -> bool:
         """Whether a span lies inside double quotes (reported speech, a quoted message)."""
-        if self._quotes is None:
+        quotes = self._quotes
+        if quotes is None:
             text = self.text
-            self._quotes = (
+            quotes = (
                 [m.span() for m in _QUOTE_RE.finditer(text)] if ('"' in text or "“" in text) else []
             )
-        return any(qs < span[0] and span[1] < qe for qs, qe in self._quotes)
+            self._quotes = quotes
+            self._quote_starts = [qs for qs, _ in quotes]
+        if not quotes:
+            return False
+        # Quotes do not overlap: only the last one opening before the span can hold it.
+        k = bisect_left(self._quote_starts, span[0]) - 1
+        return k >= 0 and span[1] < quotes[k][1]
 
     def sentences(self) -> list[Span]:
         """Spans of the sentences, trimmed of surrounding whitespace."""
@@ -554,14 +599,26 @@ class TextView:
                 if e - trail > s + lead:
                     spans.append((s + lead, e - trail))
             self._sentences = spans
+            self._sentence_starts = [s for s, _ in spans]
         return self._sentences
 
     def sentence_of(self, span: Span) -> Span:
-        """The sentence containing a span (the whole text when there is none)."""
-        for s, e in self.sentences():
-            if s <= span[0] < e or (s < span[1] <= e):
-                return (s, max(e, span[1]))
-        return (0, len(self.text))
+        """The sentence containing a span (the whole text when there is none): the first one
+        holding its start or its end."""
+        sentences = self.sentences()
+        starts = self._sentence_starts
+        found = len(sentences)
+        # Sentences do not overlap, so each test has one candidate, found by bisection.
+        k = bisect_right(starts, span[0]) - 1
+        if k >= 0 and span[0] < sentences[k][1]:
+            found = k
+        k = bisect_left(starts, span[1]) - 1
+        if 0 <= k < found and span[1] <= sentences[k][1]:
+            found = k
+        if found == len(sentences):
+            return (0, len(self.text))
+        s, e = sentences[found]
+        return (s, max(e, span[1]))
 
     def tokens_in(self, span: Span) -> range:
         first = bisect_right(self.starts, span[0] - 1)
@@ -596,5 +653,7 @@ def _sentence_start(view: TextView, i: int) -> bool:
     return any(c in ".!?\n" for c in gap)
 
 
-def _inside(pos: int, spans: list[Span]) -> bool:
-    return any(s <= pos < e for s, e in spans)
+def _inside(pos: int, spans: list[Span], starts: list[int]) -> bool:
+    """Whether ``pos`` lies in one of ``spans`` (sorted, not overlapping; ``starts`` theirs)."""
+    k = bisect_right(starts, pos) - 1
+    return k >= 0 and pos < spans[k][1]

@@ -13,11 +13,12 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any
 
 from calmline.core.matcher import Hit, Hits
 from calmline.core.text import NEGATORS, TextView, normalise_phrase
+from calmline.core.types import Span
 
 # The end of a sentence: ! ? a line break, or a full stop that is not a decimal point.
 _SENTENCE_END = re.compile(r"[!?\n]|\.(?!\d)")
@@ -168,6 +169,27 @@ class Near:
     def ending(self, lo: int, hi: int) -> list[Hit]:
         """The hits whose last token is within lo..hi."""
         return [h for h in self.starting(lo - self._longest, hi) if lo <= h.last <= hi]
+
+
+class SpanSet:
+    """Character spans (signals found so far) that other spans are tested against for
+    overlap, by bisection: a long message with thousands of them stays linear."""
+
+    __slots__ = ("_reach", "_starts")
+
+    def __init__(self, spans: Iterable[Span] = ()) -> None:
+        ordered = sorted(spans)
+        self._starts = [s for s, _ in ordered]
+        #: the furthest end among the spans up to each one
+        self._reach = list(accumulate((e for _, e in ordered), max))
+
+    def __bool__(self) -> bool:
+        return bool(self._starts)
+
+    def overlaps(self, span: Span) -> bool:
+        """Whether ``span`` shares a character with one of the spans."""
+        k = bisect_left(self._starts, span[1])  # the spans starting before it ends
+        return k > 0 and self._reach[k - 1] > span[0]
 
 
 def has_hits(hits: Hits, owner: str, lexicons: Iterable[str]) -> bool:

@@ -22,8 +22,8 @@ with ``bare_weight``). One signal covers the target and all the insult words nex
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
@@ -32,6 +32,7 @@ from calmline.core.detector import Detector, Scan
 from calmline.core.matcher import Hit
 from calmline.core.text import NEGATORS, TextView
 from calmline.core.types import Signal, Span
+from calmline.detectors._cues import SpanSet
 
 #: the playbook keys this module reads hits of
 INSULT = "insult"
@@ -257,6 +258,9 @@ class TargetReading:
     loose: set[int]
     before_window: int = DEFAULT_BEFORE_WINDOW
     after_window: int = DEFAULT_AFTER_WINDOW
+    #: answers of :meth:`bare` so far, by token, looking back and looking ahead
+    _alone_before: dict[int, bool] = field(default_factory=dict, repr=False)
+    _alone_after: dict[int, bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def read(
@@ -335,18 +339,33 @@ class TargetReading:
 
     def bare(self, first: int, last: int) -> bool:
         """Whether tokens ``first``..``last`` make up their clause alone ("Useless idiots!")."""
+        return self._alone(first, -1, self._alone_before) and self._alone(
+            last, 1, self._alone_after
+        )
+
+    def _alone(self, start: int, step: int, known: dict[int, bool]) -> bool:
+        """Whether only loose and bare words follow token ``start`` in direction ``step`` up
+        to the end of its clause. Every token walked over gets the same answer, remembered,
+        so a clause is walked once however many names it holds."""
         view, norms = self.view, self.view.norms
-        k = first - 1
-        while k >= 0 and not gap_has(view, k, k + 1):
-            if k not in self.loose and norms[k] not in _BARE_WORDS:
-                return False
-            k -= 1
-        k = last + 1
-        while k < len(norms) and not gap_has(view, k - 1, k):
-            if k not in self.loose and norms[k] not in _BARE_WORDS:
-                return False
-            k += 1
-        return True
+        walked: list[int] = []
+        k = start
+        while True:
+            answer = known.get(k)
+            if answer is not None:
+                break
+            walked.append(k)
+            nxt = k + step
+            if not 0 <= nxt < len(norms) or gap_has(view, min(k, nxt), max(k, nxt)):
+                answer = True
+                break
+            if nxt not in self.loose and norms[nxt] not in _BARE_WORDS:
+                answer = False
+                break
+            k = nxt
+        for k in walked:
+            known[k] = answer
+        return answer
 
     def denied(self, first: int, window: int = 6) -> bool:
         """Whether a negation before token ``first`` denies the insult ("you're not stupid").
@@ -455,11 +474,16 @@ class InsultDetector(Detector):
                 if signal is not None:
                     found.append(signal.span)
                     yield signal
-        for hit in self.hits(scan, "phrases"):
+        chains = SpanSet(found)
+        # In the order they end, a phrase can only overlap the last one reported.
+        reported_to = -1
+        for hit in sorted(self.hits(scan, "phrases"), key=lambda h: h.last):
             span = view.span_of(hit.first, hit.last)
-            if hit.weight < self.threshold or view.quoted(span) or _overlaps(span, found):
+            if hit.weight < self.threshold or view.quoted(span) or chains.overlaps(span):
                 continue
-            found.append(span)
+            if span[0] < reported_to:
+                continue
+            reported_to = span[1]
             yield self.signal(
                 "insult",
                 span,
@@ -572,7 +596,3 @@ def _joins(view: TextView, last: int, first: int, loose: set[int]) -> bool:
         ):
             return False
     return not any(gap_has(view, k, k + 1, _HARD_BREAK_CHARS) for k in range(last, first))
-
-
-def _overlaps(span: Span, spans: Iterable[Span]) -> bool:
-    return any(span[0] < e and s < span[1] for s, e in spans)

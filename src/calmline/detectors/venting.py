@@ -21,7 +21,7 @@ weights.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -31,6 +31,7 @@ from calmline.core.detector import Detector, Scan
 from calmline.core.settings import DetectorSettings
 from calmline.core.text import TextView
 from calmline.core.types import Signal, Span
+from calmline.detectors._cues import SpanSet
 from calmline.detectors.insult import INSULT, PROFANITY, TargetReading
 
 
@@ -89,13 +90,13 @@ class VentingDetector(Detector):
         phrases = self.hits(scan, "phrases")
         if not phrases:
             return []
-        insults = [s.span for s in scan.found("insult")]
+        insults = SpanSet(s.span for s in scan.found("insult"))
         # Said of a person ("I never said you were useless"), a phrase is not venting.
         people = TargetReading.read(scan, set(), INSULT)
         cues: list[_Cue] = []
         for hit in phrases:
             span = view.span_of(hit.first, hit.last)
-            if view.quoted(span) or view.negated(hit.first, window=3) or _overlaps(span, insults):
+            if view.quoted(span) or view.negated(hit.first, window=3) or insults.overlaps(span):
                 continue
             if self._empathy_before(view, hit.first):
                 continue  # "I can see how this is frustrating": someone else's feelings
@@ -113,13 +114,13 @@ class VentingDetector(Detector):
         swearing = [s for s in scan.found("profanity") if not s.detail.get("aimed")]
         if not swearing:
             return []
-        insults = [s.span for s in scan.found("insult")]
-        slurs = [view.span_of(h.first, h.last) for h in scan.hits.get(PROFANITY, "slurs")]
+        insults = SpanSet(s.span for s in scan.found("insult"))
+        slurs = SpanSet(view.span_of(h.first, h.last) for h in scan.hits.get(PROFANITY, "slurs"))
         cues: list[_Cue] = []
         for sig in swearing:
-            if _overlaps(sig.span, insults):
+            if insults.overlaps(sig.span):
                 continue
-            if slurs and _overlaps(sig.span, slurs):
+            if slurs.overlaps(sig.span):
                 continue  # a slur, even reported ("he called me a ..."), is not frustration
             tokens = view.tokens_in(sig.span)
             if not tokens or self._praise_follows(view, tokens.stop):
@@ -194,7 +195,3 @@ class _Cue:
         if inner.swearing and not self.swearing:
             return replace(self, swearing=True)
         return self
-
-
-def _overlaps(span: Span, spans: Iterable[Span]) -> bool:
-    return any(span[0] < e and s < span[1] for s, e in spans)
