@@ -55,3 +55,45 @@ class TranscriptError(InputError):
     """A transcript file cannot be read at all (as opposed to a single bad row)."""
 
     code = "transcript_invalid"
+
+
+class ProtocolError(PlaybookError):
+    """The boundary protocol of a playbook is not a sound state machine (dead end, orphan...)."""
+
+    code = "protocol_invalid"
+
+
+class EventError(InputError):
+    """An event given to the coach cannot be used (missing id or timestamp, bad kind...)."""
+
+    code = "event_invalid"
+
+
+class EventOrderError(EventError):
+    """An event is older than the last one of its conversation."""
+
+    code = "event_out_of_order"
+
+
+class UnknownConversation(EventError):
+    """No conversation has this id."""
+
+    code = "conversation_unknown"
+
+
+class ConversationClosed(EventError):
+    """The conversation has ended; it takes no more messages."""
+
+    code = "conversation_closed"
+
+
+class StoreError(CalmlineError):
+    """The database cannot be reached, is not migrated, or refused a write."""
+
+    code = "store_error"
+
+
+class NotifyError(CalmlineError):
+    """A notification channel is misconfigured or a delivery failed."""
+
+    code = "notify_failed"

@@ -1,0 +1,1 @@
+"""Conversation state over time: the boundary protocol, pacing, relent advice, incidents."""

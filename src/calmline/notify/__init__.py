@@ -1,0 +1,1 @@
+"""Notifications that are never lost: the outbox delivery worker and its channels."""
