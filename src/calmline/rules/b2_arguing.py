@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -56,6 +57,7 @@ class Arguing(ReplyRule):
             draft, "phrases", "own_clause", "openers", "interjections", unless="exceptions"
         )
         view = draft.view
+        answer: Callable[[Hit], bool] | None = None
         for hit in found:
             lexicon = hit.entry.lexicon
             if lexicon != "phrases":
@@ -64,20 +66,36 @@ class Arguing(ReplyRule):
                     continue
                 if lexicon in _OWN_CLAUSE and not place.closes:
                     continue
-                if lexicon == "interjections" and self.answers(draft, hit, ctx):
-                    continue
+                if lexicon == "interjections":
+                    answer = answer or self.answers(draft, ctx)
+                    if answer(hit):
+                        continue
             span = view.span_of(hit.first, hit.last)
             yield self.finding(
                 draft, span, evidence=(hit.phrase,), rewrite=self.rewrite_hit(draft, hit, ctx)
             )
 
-    def answers(self, draft: Draft, hit: Hit, ctx: ReplyContext) -> bool:
+    def answers(self, draft: Draft, ctx: ReplyContext) -> Callable[[Hit], bool]:
         """Whether a "No" answers a question rather than disputing a point: the customer just
-        asked one, or reassuring words follow it ("No, no charge at all")."""
+        asked one, or reassuring words follow it ("No, no charge at all").
+
+        Worked out once per draft, so that a draft of thousands of "No"s is read in linear
+        time rather than each one looking along all the others.
+        """
         if any("?" in analysis.text for analysis in ctx.recent_customer()):
-            return True
+            return lambda hit: True
+        follow_ups = sorted(f.first for f in self.hits(draft, "follow_ups"))
+        if not follow_ups:
+            return lambda hit: False
         norms = draft.view.norms
-        after = hit.last + 1
-        while after < len(norms) and norms[after] in _REPEATS:
-            after += 1  # "No, no, you did nothing wrong"
-        return any(hit.last < f.first <= after for f in self.hits(draft, "follow_ups"))
+        # The first token from each one on that is not another "no" ("No, no, you did ...").
+        past_repeats = list(range(len(norms) + 1))
+        for i in range(len(norms) - 1, -1, -1):
+            if norms[i] in _REPEATS:
+                past_repeats[i] = past_repeats[i + 1]
+
+        def answered(hit: Hit) -> bool:
+            k = bisect_right(follow_ups, hit.last)
+            return k < len(follow_ups) and follow_ups[k] <= past_repeats[hit.last + 1]
+
+        return answered
