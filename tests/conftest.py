@@ -7,6 +7,13 @@ from pathlib import Path
 import pytest
 
 from calmline import Engine, default_engine
+from tests.databases import (  # noqa: F401  (fixtures: a fresh database on SQLite and PostgreSQL)
+    database_url,
+    migrated_engine,
+    postgresql_url,
+    sessions,
+    sqlite_url,
+)
 
 CASES = Path(__file__).parent / "cases"
 

@@ -1,0 +1,214 @@
+"""The stored tables: conversations, their events, incidents and the notification outbox.
+
+The same models run on SQLite and PostgreSQL. Date-times are stored in UTC and always come back
+timezone-aware (SQLite has no time zones, so :class:`UTCDateTime` does the conversion); JSON
+columns are ``JSONB`` on PostgreSQL and JSON text on SQLite. The Alembic migrations in
+``migrations/versions`` must describe exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: Constraint names are fixed so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Lengths of the text columns that hold ids and names (checked before writing, see service).
+ID_CHARS = 200
+NAME_CHARS = 200
+CHANNEL_CHARS = 32
+TARGET_CHARS = 1000
+
+#: The notification channels and delivery states of the outbox.
+NOTIFY_CHANNELS = ("webhook", "email", "log")
+NOTIFY_STATUSES = ("pending", "delivered")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware date-time, stored in UTC on every backend.
+
+    Naive date-times are refused when written: a time without a zone is ambiguous, and
+    guessing would shift events by hours.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive date-time {value.isoformat()} cannot be stored")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+#: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+JSONDocument = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+#: A 64-bit key on PostgreSQL; on SQLite only INTEGER PRIMARY KEY numbers rows itself.
+BigKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONDocument,
+    }
+
+
+class Conversation(Base):
+    """One chat or call, known by the id its client gave it."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the client's id of the conversation
+    external_id: Mapped[str] = mapped_column(String(ID_CHARS), unique=True)
+    customer_id: Mapped[str | None] = mapped_column(String(ID_CHARS), index=True)
+    customer_name: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+    agent: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+    channel: Mapped[str] = mapped_column(String(CHANNEL_CHARS))
+    created_at: Mapped[datetime]
+    #: the time of the newest event (events older than it are refused)
+    last_event_at: Mapped[datetime | None]
+    event_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the customer's state after the newest event: calm, upset, abusive, unsafe
+    state: Mapped[str] = mapped_column(String(16), default="calm")
+    protocol_stage: Mapped[str] = mapped_column(String(64), default="none")
+    closed_at: Mapped[datetime | None]
+    #: the summary of the customer's previous incident shown to this conversation's agent
+    history: Mapped[str | None] = mapped_column(Text)
+
+    events: Mapped[list[Event]] = relationship(
+        back_populates="conversation", order_by="Event.seq", passive_deletes=True
+    )
+
+
+class Event(Base):
+    """One event of a conversation in the order it was taken, with the guidance it produced."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "event_id"),
+        UniqueConstraint("conversation_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    #: the client's id of the event, unique within its conversation
+    event_id: Mapped[str] = mapped_column(String(ID_CHARS))
+    #: 1, 2, 3 ... within the conversation
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    #: Guidance.to_dict() of what the coach said after this event
+    guidance: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+    conversation: Mapped[Conversation] = relationship(back_populates="events")
+
+
+class Incident(Base):
+    """D6: the record of a conversation ended through the protocol or for safety."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    customer_id: Mapped[str | None] = mapped_column(String(ID_CHARS), index=True)
+    customer_name: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+    agent: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+    #: protocol_end, safety_threat or premature_end
+    reason: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime] = mapped_column(index=True)
+    #: Incident.to_dict(): key points, timeline, steps done, the note
+    data: Mapped[dict[str, Any]]
+    #: Incident.summary(): the lines shown to the next agent
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+
+    conversation: Mapped[Conversation] = relationship()
+
+
+class Notification(Base):
+    """The outbox: one row per notification and channel, written with what it reports.
+
+    The delivery worker (calmline.notify) picks ``pending`` rows whose ``next_attempt_at`` has
+    come, delivers them and marks them ``delivered``, or counts the attempt and backs off.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "channel", "target"),
+        Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+        CheckConstraint(
+            "channel IN (" + ", ".join(f"'{c}'" for c in NOTIFY_CHANNELS) + ")", name="channel"
+        ),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in NOTIFY_STATUSES) + ")", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    #: what is reported, e.g. "incident"
+    kind: Mapped[str] = mapped_column(String(64))
+    #: webhook, email or log
+    channel: Mapped[str] = mapped_column(String(16))
+    #: the webhook URL, the email addresses (comma-separated) or the logger name
+    target: Mapped[str] = mapped_column(String(TARGET_CHARS))
+    payload: Mapped[dict[str, Any]]
+    #: pending or delivered
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+    incident: Mapped[Incident | None] = relationship()
