@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from calmline.core.settings import EngineSettings, Settings, Template, check_template
+from calmline.playbook.pacing import PacingSettings
 
 PROTOCOL_STEPS = ("D1", "D2", "D3", "D4", "D5")
 
@@ -65,6 +66,7 @@ class Playbook(EngineSettings):
     name: str = Field(default="default", max_length=80)
     principles: list[Principle] = Field(min_length=1)
     scripts: Scripts = Field(default_factory=Scripts)
+    pacing: PacingSettings = Field(default_factory=PacingSettings)
     #: the files it was read from (for error messages that name file and line)
     _origin: list[Any] = PrivateAttr(default_factory=list)
 
