@@ -217,7 +217,8 @@ class Incident:
         }.get(self.reason, f"ended ({self.reason})")
         lines = [f"{who}'s last conversation ({when}) {why}."]
         if self.key_points:
-            lines.append("They raised: " + "; ".join(p.quote for p in self.key_points[:3]) + ".")
+            raised = "; ".join(p.quote.rstrip(".!?… ") for p in self.key_points[:3])
+            lines.append(f"They raised: {raised}.")
         if self.demands:
             lines.append("They asked for: " + "; ".join(self.demands[:3]) + ".")
         return " ".join(lines)

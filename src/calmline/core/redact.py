@@ -28,16 +28,24 @@ def _is_phone(candidate: str) -> bool:
     return not _DATE.match(candidate.strip())
 
 
+def contact_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, marker) of every email address and phone number, in order."""
+    found = [(m.start(), m.end(), EMAIL_MARK) for m in _EMAIL.finditer(text)]
+    emails = list(found)
+    for m in _PHONE.finditer(text):
+        if _is_phone(m.group(0)) and not any(s < m.end() and m.start() < e for s, e, _ in emails):
+            found.append((m.start(), m.end(), PHONE_MARK))
+    return sorted(found)
+
+
 def redact_contacts(text: str) -> str:
     """``text`` with email addresses and phone numbers replaced by ``[email]`` / ``[phone]``."""
-    text = _EMAIL.sub(EMAIL_MARK, text)
     out: list[str] = []
     last = 0
-    for match in _PHONE.finditer(text):
-        if _is_phone(match.group(0)):
-            out.append(text[last : match.start()])
-            out.append(PHONE_MARK)
-            last = match.end()
+    for start, end, mark in contact_spans(text):
+        out.append(text[last:start])
+        out.append(mark)
+        last = end
     out.append(text[last:])
     return "".join(out)
 
