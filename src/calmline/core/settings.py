@@ -33,6 +33,8 @@ TEMPLATE_SLOTS = frozenset(
         "next_step",
         "amount",
         "time",
+        #: what the customer is doing, for the boundary protocol's lines ("shouting")
+        "behaviour",
     }
 )
 

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import yaml
 from pydantic import ValidationError
 
-from calmline.errors import PlaybookError
+from calmline.errors import PlaybookError, ProtocolError
 from calmline.playbook.schema import Playbook
 
 MAX_PLAYBOOK_BYTES = 5_000_000
@@ -177,24 +177,33 @@ def _validate(data: dict[str, Any], sources: list[_Source]) -> Playbook:
     try:
         playbook = Playbook.model_validate(data, context={"defer_references": True})
     except ValidationError as exc:
-        _raise(_describe(exc.errors(), sources), sources)
+        errors = exc.errors()
+        _raise(_describe(errors, sources), sources, _error_class(e["loc"][:1] for e in errors))
     playbook._origin = sources
     references = playbook.reference_problems()
     if references:
         _raise(
             [f"{describe_location(playbook, path)}: {path}: {msg}" for path, msg in references],
             sources,
+            _error_class((path.split(".", 1)[0],) for path, _ in references),
         )
     return playbook
 
 
-def _raise(problems: list[str], sources: list[_Source]) -> NoReturn:
+def _error_class(sections: Iterable[tuple[Any, ...]]) -> type[PlaybookError]:
+    """ProtocolError when every problem is in the boundary protocol, else PlaybookError."""
+    return ProtocolError if all(s == ("protocol",) for s in sections) else PlaybookError
+
+
+def _raise(
+    problems: list[str], sources: list[_Source], error: type[PlaybookError] = PlaybookError
+) -> NoReturn:
     head = (
         problems[0]
         if len(problems) == 1
         else f"{len(problems)} problems in the playbook:\n  " + "\n  ".join(problems)
     )
-    raise PlaybookError(head, source=sources[-1].name if sources else "", problems=problems)
+    raise error(head, source=sources[-1].name if sources else "", problems=problems)
 
 
 def describe_location(playbook: Playbook, dotted: str) -> str:

@@ -9,8 +9,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 
 from calmline.core.settings import EngineSettings, Settings, Template, check_template
 from calmline.playbook.pacing import PacingSettings
-
-PROTOCOL_STEPS = ("D1", "D2", "D3", "D4", "D5")
+from calmline.playbook.protocol import PROTOCOL_STEPS, ProtocolDefinition
 
 
 class Principle(Settings):
@@ -67,11 +66,14 @@ class Playbook(EngineSettings):
     principles: list[Principle] = Field(min_length=1)
     scripts: Scripts = Field(default_factory=Scripts)
     pacing: PacingSettings = Field(default_factory=PacingSettings)
+    #: the boundary protocol (D1-D5); the default is default/coaching/protocol.yaml
+    protocol: ProtocolDefinition
     #: the files it was read from (for error messages that name file and line)
     _origin: list[Any] = PrivateAttr(default_factory=list)
 
     def reference_problems(self) -> list[tuple[str, str]]:
-        """(key path, problem) for every principle id cited but not defined, and duplicates."""
+        """(key path, problem) for every principle id cited but not defined, duplicates, and
+        everything that makes the boundary protocol unsound."""
         counts = Counter(p.id for p in self.principles)
         problems = [
             (f"principles.{i}.id", f"{p.id} is listed more than once")
@@ -91,7 +93,14 @@ class Playbook(EngineSettings):
                             f"{item.principle} is not a principle of this playbook",
                         )
                     )
+        problems += [(f"protocol.{path}", msg) for path, msg in self.protocol.problems()]
         return problems
+
+    @model_validator(mode="after")
+    def _protocol_scripts(self) -> Playbook:
+        # the protocol renders its own lines (a premature end's rewrite) from these scripts
+        self.protocol.attach_scripts(self.scripts.protocol)
+        return self
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Playbook:
