@@ -175,6 +175,12 @@ DOCUMENTED_COMMANDS = [
     "calmline rules",
     "calmline demo",
     "calmline playbook validate",
+    "calmline db upgrade",
+    "calmline db current",
+    "calmline incidents list",
+    "calmline incidents show",
+    "calmline incidents ack",
+    "calmline relent",
 ]
 
 

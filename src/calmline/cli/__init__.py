@@ -814,3 +814,12 @@ def _silence_stdout() -> None:
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+# ----- command groups in their own modules (imported last: they use the helpers above) ----------
+
+from calmline.cli.db import db_app  # noqa: E402
+from calmline.cli.incidents import incidents_app  # noqa: E402
+
+app.add_typer(db_app, name="db", no_args_is_help=True)
+app.add_typer(incidents_app, name="incidents")

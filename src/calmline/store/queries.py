@@ -1,0 +1,145 @@
+"""Reading and acknowledging incidents, and the other queries the service and the CLI share.
+
+Functions here take an open session and leave committing to the caller; the service and the
+``calmline incidents`` commands wrap them in a transaction and turn database failures into
+StoreErrors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from calmline.errors import InputError, StoreError, UnknownConversation
+from calmline.store import models
+from calmline.store.models import NAME_CHARS
+from calmline.store.records import StoredConversation, StoredEvent, StoredIncident
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """Which incidents to list: all of them unless narrowed."""
+
+    #: a customer id, or a customer name (any case)
+    customer: str | None = None
+    #: incidents that ended at or after this time
+    since: datetime | None = None
+    #: only those no manager has acknowledged yet
+    unacknowledged: bool = False
+    #: at most this many, newest first
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.since.utcoffset() is None:
+            raise InputError(f"since: {self.since.isoformat()} has no time zone")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"limit: {self.limit} is not a positive number")
+
+
+def conversation_row(session: Session, conversation_id: str) -> models.Conversation:
+    row = session.scalars(
+        sa.select(models.Conversation).where(models.Conversation.external_id == conversation_id)
+    ).one_or_none()
+    if row is None:
+        raise UnknownConversation(f"no conversation {conversation_id!r}")
+    return row
+
+
+def get_conversation(session: Session, conversation_id: str) -> StoredConversation:
+    return StoredConversation.from_row(conversation_row(session, conversation_id))
+
+
+def list_events(session: Session, conversation_id: str) -> tuple[StoredEvent, ...]:
+    conversation = conversation_row(session, conversation_id)
+    rows = session.scalars(
+        sa.select(models.Event)
+        .where(models.Event.conversation_id == conversation.id)
+        .order_by(models.Event.seq)
+    )
+    return tuple(StoredEvent.from_row(row) for row in rows)
+
+
+#: Incidents with their conversation (for its external id) in the same query.
+_INCIDENTS = sa.select(models.Incident).options(joinedload(models.Incident.conversation))
+
+
+def _stored(row: models.Incident) -> StoredIncident:
+    return StoredIncident.from_row(row, row.conversation.external_id)
+
+
+def list_incidents(session: Session, where: IncidentFilter) -> tuple[StoredIncident, ...]:
+    """Incidents matching ``where``, the most recently ended first."""
+    query = _INCIDENTS
+    if where.customer is not None:
+        query = query.where(
+            sa.or_(
+                models.Incident.customer_id == where.customer,
+                sa.func.lower(models.Incident.customer_name) == sa.func.lower(where.customer),
+            )
+        )
+    if where.since is not None:
+        query = query.where(models.Incident.closed_at >= where.since)
+    if where.unacknowledged:
+        query = query.where(models.Incident.acknowledged_at.is_(None))
+    query = query.order_by(models.Incident.closed_at.desc(), models.Incident.id.desc())
+    if where.limit is not None:
+        query = query.limit(where.limit)
+    return tuple(_stored(row) for row in session.scalars(query))
+
+
+def get_incident(session: Session, incident_id: int) -> StoredIncident:
+    row = session.scalars(_INCIDENTS.where(models.Incident.id == incident_id)).one_or_none()
+    if row is None:
+        raise StoreError(f"no incident {incident_id}")
+    return _stored(row)
+
+
+def acknowledge_incident(
+    session: Session, incident_id: int, by: str, at: datetime
+) -> StoredIncident:
+    """Record that ``by`` (the line manager) has seen incident ``incident_id``.
+
+    Acknowledging again by the same person changes nothing (a retried command is harmless);
+    by someone else it is refused, so the first acknowledgement is never overwritten.
+    """
+    by = " ".join(by.split()) if isinstance(by, str) else ""
+    if not by:
+        raise InputError("acknowledged by: give the name of who acknowledges the incident")
+    if len(by) > NAME_CHARS:
+        raise InputError(f"acknowledged by: {len(by)} characters; the limit is {NAME_CHARS}")
+    row = session.scalars(
+        sa.select(models.Incident).where(models.Incident.id == incident_id).with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise StoreError(f"no incident {incident_id}")
+    if row.acknowledged_at is not None:
+        if row.acknowledged_by != by:
+            raise InputError(
+                f"incident {incident_id} was already acknowledged by {row.acknowledged_by} "
+                f"at {row.acknowledged_at.isoformat()}"
+            )
+    else:
+        row.acknowledged_at = at
+        row.acknowledged_by = by
+        session.flush()
+    return get_incident(session, incident_id)
+
+
+def last_incident_summary(
+    session: Session, *, customer_id: str | None, customer_name: str | None
+) -> str | None:
+    """The summary of the customer's most recent incident: by id when known, else by name."""
+    query = sa.select(models.Incident.summary)
+    if customer_id:
+        query = query.where(models.Incident.customer_id == customer_id)
+    elif customer_name:
+        query = query.where(
+            sa.func.lower(models.Incident.customer_name) == sa.func.lower(customer_name)
+        )
+    else:
+        return None
+    query = query.order_by(models.Incident.closed_at.desc(), models.Incident.id.desc()).limit(1)
+    return session.scalars(query).first()
