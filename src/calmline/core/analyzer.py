@@ -55,6 +55,7 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.detectors = [d for d in detectors if d.settings.enabled]
+        self._triggered = [(d, d.triggers()) for d in self.detectors]
         self.rules = [r for r in rules if r.settings.enabled]
         self.evidence_sources = list(evidence)
         self.max_chars = settings.limits.max_message_chars
@@ -92,12 +93,15 @@ class Engine:
         draft's fix can be longer than the draft, and it is read as a message too (rule A8)."""
         view = self.message_matcher.read(text)
         scan = Scan(view=view, hits=self.message_matcher.scan(view), names=names)
-        for detector in self.detectors:
+        owners = scan.hits.owners()
+        for detector, triggers in self._triggered:
+            if triggers is not None and owners.isdisjoint(triggers):
+                continue  # most messages have no word most detectors read
             if detector.wants(scan):
                 scan.signals.extend(detector.detect(scan))
         if self.evidence_sources:
             self._merge_evidence(scan)
-        signals = tuple(sorted(scan.signals, key=lambda s: (s.span[0], s.span[1], s.type)))
+        signals = tuple(sorted(scan.signals, key=_text_order) if scan.signals else ())
         anger = self._anger(scan, signals)
         return MessageAnalysis(text=text, signals=signals, anger=anger, abuse=self._abuse(signals))
 
@@ -155,12 +159,16 @@ class Engine:
             weight = cfg.signal_weights.get(sig.type, 0.0)
             if weight:
                 keep *= 1.0 - weight * sig.score
+        if keep == 1.0:
+            return 0.0  # a calm message, most of them
         anger = 1.0 - keep
         if forgiving:
             anger *= 1.0 - cfg.forgiveness_discount
         return round(min(1.0, max(0.0, anger)), 4)
 
     def _abuse(self, signals: Sequence[Signal]) -> AbuseLevel:
+        if not signals:
+            return AbuseLevel.NONE
         cfg = self.settings.abuse
         types = {s.type for s in signals}
         if any(s.type == "threat.safety" and s.score >= cfg.safety_threshold for s in signals):
@@ -323,6 +331,10 @@ class Engine:
                     )
                 )
         return out
+
+
+def _text_order(signal: Signal) -> tuple[int, int, str]:
+    return (signal.span[0], signal.span[1], signal.type)
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:

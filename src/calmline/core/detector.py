@@ -105,6 +105,17 @@ class Detector:
         """Whether to run on this message (skip quickly when none of its words are present)."""
         return self.always_run or bool(self.patterns) or self.key in scan.hits.owners()
 
+    def triggers(self) -> frozenset[str] | None:
+        """The owners (detectors, by key) of which one at least must have a lexicon hit in a
+        message for :meth:`wants` to be true there, so that the engine need not ask on the
+        many messages with none; None when it must always ask.
+
+        A subclass that overrides :meth:`wants` says its own triggers, or is always asked.
+        """
+        if self.always_run or self.patterns or type(self).wants is not Detector.wants:
+            return None
+        return frozenset({self.key})
+
     def hits(self, scan: Scan, lexicon: str, owner: str | None = None) -> list[Hit]:
         return scan.hits.get(owner or self.key, lexicon)
 

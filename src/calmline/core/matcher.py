@@ -8,11 +8,11 @@ covers; detectors then apply their own logic (targets, negation, context) to the
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from itertools import accumulate
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -31,9 +31,12 @@ class LexiconEntry:
     key_len: int
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A lexicon phrase found in a message, covering tokens ``first`` to ``last`` inclusive."""
+class Hit(NamedTuple):
+    """A lexicon phrase found in a message, covering tokens ``first`` to ``last`` inclusive.
+
+    A named tuple rather than a frozen dataclass: a scan makes one per phrase found, and
+    this is the cheapest immutable value Python builds.
+    """
 
     entry: LexiconEntry
     first: int
@@ -51,22 +54,32 @@ class Hit:
 class Hits:
     """Hits of one scan, grouped by owner and lexicon."""
 
-    __slots__ = ("_by_key",)
+    __slots__ = ("_by_owner",)
 
     def __init__(self) -> None:
-        self._by_key: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+        self._by_owner: dict[str, dict[str, list[Hit]]] = {}
 
     def add(self, hit: Hit) -> None:
-        self._by_key[(hit.entry.owner, hit.entry.lexicon)].append(hit)
+        entry = hit.entry
+        self._by_owner.setdefault(entry.owner, {}).setdefault(entry.lexicon, []).append(hit)
 
     def get(self, owner: str, lexicon: str) -> list[Hit]:
-        return self._by_key.get((owner, lexicon), [])
+        lexicons = self._by_owner.get(owner)
+        if lexicons is None:
+            return []
+        return lexicons.get(lexicon) or []
 
-    def owners(self) -> set[str]:
-        return {owner for owner, _ in self._by_key}
+    def owners(self) -> AbstractSet[str]:
+        """The owners with at least one hit."""
+        return self._by_owner.keys()
+
+    def any_of(self, owner: str, lexicons: Iterable[str]) -> bool:
+        """Whether one of an owner's ``lexicons`` has a hit (no list is looked at)."""
+        found = self._by_owner.get(owner)
+        return found is not None and not found.keys().isdisjoint(lexicons)
 
     def __bool__(self) -> bool:
-        return bool(self._by_key)
+        return bool(self._by_owner)
 
 
 class PhraseMatcher:
@@ -107,15 +120,26 @@ class PhraseMatcher:
         if self._empty or not view.norms:
             return hits
         haystack = " " + " ".join(view.norms) + " "
-        offsets: list[int] = []
+        by_owner = hits._by_owner
+        # A token's index is the number of spaces before it in " tok tok tok ", less one.
+        # Phrases are found in the order they end, so the count moves on from the last
+        # phrase's start, never back by more than one phrase: linear in all.
+        at = spaces = 0
         for end, entries in self._automaton.iter(haystack):
-            if not offsets:
-                # Where each token starts inside the haystack " tok tok tok ".
-                offsets = [
-                    1 + i + n for i, n in enumerate(accumulate(map(len, view.norms), initial=0))
-                ]
-            start = end - entries[0].key_len + 2  # first character of the first token
-            first = bisect_left(offsets, start)
+            start = end - entries[0].key_len + 2  # the phrase's first character
+            if start >= at:
+                spaces += haystack.count(" ", at, start)
+            else:
+                spaces -= haystack.count(" ", start, at)
+            at = start
+            first = spaces - 1
             for entry in entries:
-                hits.add(Hit(entry, first, first + entry.size - 1))
+                hit = Hit(entry, first, first + entry.size - 1)
+                lexicons = by_owner.get(entry.owner)
+                if lexicons is None:
+                    by_owner[entry.owner] = {entry.lexicon: [hit]}
+                elif entry.lexicon in lexicons:
+                    lexicons[entry.lexicon].append(hit)
+                else:
+                    lexicons[entry.lexicon] = [hit]
         return hits

@@ -194,9 +194,7 @@ class SpanSet:
 
 def has_hits(hits: Hits, owner: str, lexicons: Iterable[str]) -> bool:
     """Whether any of an owner's ``lexicons`` has a hit (cheap when the owner has none)."""
-    if owner not in hits.owners():
-        return False
-    return any(hits.get(owner, lexicon) for lexicon in lexicons)
+    return hits.any_of(owner, lexicons)
 
 
 def local_sets(

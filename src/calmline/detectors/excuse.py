@@ -60,6 +60,9 @@ class ExcuseDetector(Detector):
     def wants(self, scan: Scan) -> bool:
         return has_hits(scan.hits, self.key, KINDS)
 
+    def triggers(self) -> frozenset[str] | None:
+        return frozenset({self.key})
+
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
         params: ExcuseParams = self.params

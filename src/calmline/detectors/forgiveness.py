@@ -68,6 +68,9 @@ class ForgivenessDetector(Detector):
     def wants(self, scan: Scan) -> bool:
         return has_hits(scan.hits, self.key, KINDS)
 
+    def triggers(self) -> frozenset[str] | None:
+        return frozenset({self.key})
+
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
         params: ForgivenessParams = self.params

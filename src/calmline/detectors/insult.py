@@ -41,6 +41,8 @@ PROFANITY = "profanity"
 #: lexicons of words that can be insults; nouns may stand alone as a name ("Morons!")
 NOUN_LEXICONS = ("nouns", "ambiguous")
 WORD_LEXICONS = ("nouns", "ambiguous", "adjectives")
+#: the lexicons whose hits make the detector run
+_WANTED = (*WORD_LEXICONS, "phrases")
 #: how far a target may be from the insult word when the playbook does not say
 DEFAULT_BEFORE_WINDOW = 5
 DEFAULT_AFTER_WINDOW = 2
@@ -454,9 +456,12 @@ class InsultDetector(Detector):
         hits = scan.hits
         return (
             bool(self.patterns)
-            or any(hits.get(self.key, lexicon) for lexicon in (*WORD_LEXICONS, "phrases"))
-            or bool(hits.get(PROFANITY, "slurs"))
+            or hits.any_of(self.key, _WANTED)
+            or hits.any_of(PROFANITY, ("slurs",))
         )
+
+    def triggers(self) -> frozenset[str] | None:
+        return None if self.patterns else frozenset({self.key, PROFANITY})
 
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view

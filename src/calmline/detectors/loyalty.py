@@ -83,6 +83,9 @@ class LoyaltyDetector(Detector):
     def wants(self, scan: Scan) -> bool:
         return has_hits(scan.hits, self.key, ("tenure",))
 
+    def triggers(self) -> frozenset[str] | None:
+        return frozenset({self.key})
+
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
         params: LoyaltyParams = self.params

@@ -60,6 +60,9 @@ class ManagerRequestDetector(Detector):
     def wants(self, scan: Scan) -> bool:
         return has_hits(scan.hits, self.key, ("people", "outright"))
 
+    def triggers(self) -> frozenset[str] | None:
+        return frozenset({self.key})
+
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
         params: ManagerRequestParams = self.params

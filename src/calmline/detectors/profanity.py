@@ -72,8 +72,10 @@ class ProfanityDetector(Detector):
     Params: ClassVar[type[BaseModel] | None] = ProfanityParams
 
     def wants(self, scan: Scan) -> bool:
-        hits = scan.hits
-        return bool(self.patterns) or any(hits.get(self.key, lex) for lex in _SWEAR_LEXICONS)
+        return bool(self.patterns) or scan.hits.any_of(self.key, _SWEAR_LEXICONS)
+
+    def triggers(self) -> frozenset[str] | None:
+        return None if self.patterns else frozenset({self.key})
 
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view

@@ -70,6 +70,9 @@ class RepeatContactDetector(Detector):
     def wants(self, scan: Scan) -> bool:
         return has_hits(scan.hits, self.key, ("repeats", "units", "emphatic"))
 
+    def triggers(self) -> frozenset[str] | None:
+        return frozenset({self.key})
+
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
         ignore = Near(self.hits(scan, "ignore"))

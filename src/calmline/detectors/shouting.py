@@ -14,10 +14,12 @@ from typing import ClassVar
 from pydantic import BaseModel, Field
 
 from calmline.core.detector import Detector, Scan
-from calmline.core.text import TextView
 from calmline.core.types import Signal
 
 _CAPS_WORD = re.compile(r"\b[A-Z][A-Z'’]+\b")
+_CAPS_PAIR = re.compile(r"[A-Z][A-Z'’]")
+# Capitals as "A", apostrophes as they are, every other byte a space.
+_CAPS_MARKS = bytes(65 if 65 <= c <= 90 else 39 if c == 39 else 32 for c in range(256))
 
 
 class ShoutingParams(BaseModel):
@@ -41,37 +43,53 @@ class ShoutingDetector(Detector):
         view = scan.view
         text = view.text
         params: ShoutingParams = self.params
-        # Cheap gate: most messages have fewer capitalised words than any test needs.
-        if len(_CAPS_WORD.findall(text)) < min(params.min_run, params.min_words):
+        # Cheap gates: most messages have fewer capitalised words than any test needs. Each
+        # such word starts with a capital and a second capital (or apostrophe), so counting
+        # those pairs (in C, through a bytes table, for ASCII text) rules out most messages
+        # before the word search.
+        needed = min(params.min_run, params.min_words)
+        if text.isascii():
+            marks = text.encode().translate(_CAPS_MARKS)
+            pairs = marks.count(b"AA") + marks.count(b"A'")
+        else:
+            pairs = len(_CAPS_PAIR.findall(text))
+        if pairs < needed or len(_CAPS_WORD.findall(text)) < needed:
             return
         acronym_tokens = {
             i for hit in self.hits(scan, "acronyms") for i in range(hit.first, hit.last + 1)
         }
+        starts, ends = view.starts, view.ends
+        may_quote = '"' in text or "“" in text
         caps_letters = 0
         all_letters = 0
         caps_idx: list[int] = []
         run = best_run = 0
         last_start = -1
-        for i in range(len(view.norms)):
-            s, e = view.starts[i], view.ends[i]
+        for i in range(len(starts)):
+            s = starts[i]
             if s == last_start:  # expanded contraction: one written word, count it once
                 continue
             last_start = s
+            e = ends[i]
             word = text[s:e]
-            letters = sum(1 for c in word if c.isalpha())
-            if not letters:
-                continue
-            quoted = view.quoted((s, e))
+            if word.isalpha():
+                letters, digits = e - s, False
+            else:
+                letters = sum(map(str.isalpha, word))
+                if not letters:
+                    continue
+                digits = any(map(str.isdigit, word))
             excluded = (
-                i in acronym_tokens
-                or any(c.isdigit() for c in word)
+                digits
+                or i in acronym_tokens
                 or (s > 0 and text[s - 1] == "#")
-                or quoted
-                or _after_number(view, i)
+                or (may_quote and view.quoted((s, e)))
+                # AM/PM and units after a number ("10 AM", "5 GB") are not shouting
+                or (e - s <= 3 and i > 0 and text[starts[i - 1] : ends[i - 1]].isdigit())
             )
-            upper = word.isupper()
             if excluded:
                 continue
+            upper = word.isupper()
             all_letters += letters
             if upper and letters >= 2:
                 caps_letters += letters
@@ -104,11 +122,3 @@ class ShoutingDetector(Detector):
             evidence=tuple(text[view.starts[i] : view.ends[i]] for i in caps_idx[:6]),
             detail={"caps_words": len(caps_idx), "caps_ratio": round(ratio, 3)},
         )
-
-
-def _after_number(view: TextView, i: int) -> bool:
-    """AM/PM and units after a number ("10 AM", "5 GB") are not shouting."""
-    if i == 0:
-        return False
-    prev = view.text[view.starts[i - 1] : view.ends[i - 1]]
-    return prev.isdigit() and len(view.text[view.starts[i] : view.ends[i]]) <= 3
