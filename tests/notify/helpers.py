@@ -60,8 +60,13 @@ def incident(
 
 
 def payload(incident_id: int | None, record: Incident) -> dict[str, Any]:
-    """The outbox payload for an incident: its kind, id and the incident's own dictionary."""
-    return {"kind": "incident", "incident_id": incident_id, "incident": record.to_dict()}
+    """The outbox payload for an incident, as the storage layer writes it."""
+    return {
+        "kind": "incident",
+        "incident_id": incident_id,
+        "conversation_id": record.conversation_id,
+        "incident": record.to_dict(),
+    }
 
 
 def add_incident(sessions: sessionmaker[Session], record: Incident) -> int:

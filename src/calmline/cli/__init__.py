@@ -820,6 +820,8 @@ def _silence_stdout() -> None:
 
 from calmline.cli.db import db_app  # noqa: E402
 from calmline.cli.incidents import incidents_app  # noqa: E402
+from calmline.cli.notify import notify_app  # noqa: E402
 
 app.add_typer(db_app, name="db", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(notify_app, name="notify")

@@ -30,7 +30,7 @@ class LogChannel:
         return self.logger_name
 
     def describe(self) -> str:
-        return f"the {self.logger_name} logger, at WARNING"
+        return f"a WARNING line on the {self.logger_name} logger"
 
     def deliver(self, notification: Notification) -> None:
         logger = logging.getLogger(notification.target or self.logger_name)
