@@ -16,6 +16,8 @@ from pydantic import BaseModel
 
 from calmline import Engine, Role
 from calmline.cli import OutputFormat, app
+from calmline.cli.protocol import ProtocolFormat
+from calmline.coach.protocol import ProtocolMachine, classify_acts
 from calmline.core.types import SIGNAL_TYPES
 from calmline.docsgen import (
     PARAMS_END,
@@ -28,6 +30,7 @@ from calmline.docsgen import (
     rule_class,
     rule_infos,
 )
+from calmline.playbook.loader import load_playbook
 from calmline.playbook.schema import Playbook
 from calmline.transcript import TranscriptFormat
 
@@ -165,6 +168,7 @@ def commands(group: Any, prefix: str = "calmline") -> Iterator[tuple[str, Any]]:
 CHOICES = {
     "fmt": [f.value for f in OutputFormat],
     "input_format": [f.value for f in TranscriptFormat],
+    "protocol_format": [f.value for f in ProtocolFormat],
 }
 
 
@@ -184,6 +188,7 @@ DOCUMENTED_COMMANDS = [
     "calmline incidents show",
     "calmline incidents ack",
     "calmline relent",
+    "calmline protocol show",
 ]
 
 
@@ -354,3 +359,40 @@ def test_readme_commands_exist() -> None:
             path == line or path.startswith(line + " ") or line.startswith(path + " ")
             for path in found
         ), line
+
+
+# ----- docs/protocol.md ---------------------------------------------------------------------------
+
+
+def _protocol_md() -> str:
+    return (DOCS / "protocol.md").read_text(encoding="utf-8")
+
+
+def test_protocol_md_diagram_is_the_default_protocol() -> None:
+    text = _protocol_md()
+    block = text.split("<!-- protocol-diagram:start -->", 1)[1].split("<!-- protocol-diagram:end")[
+        0
+    ]
+    shown = block.strip().removeprefix("```mermaid").removesuffix("```").lstrip("\n")
+    expected = ProtocolMachine(load_playbook().protocol).to_mermaid()
+    assert shown == expected, (
+        "docs/protocol.md shows an old diagram: paste the output of "
+        "`calmline protocol show --format mermaid` between the protocol-diagram markers"
+    )
+
+
+def test_protocol_md_examples_are_what_calmline_does() -> None:
+    text = _protocol_md()
+    protocol = load_playbook().protocol
+    table = section(text, "## How an agent's message is recognised")
+    rows = re.findall(r"^\| ([^|`]+?) \| ((?:`\w+`(?:, )?)+|none) \|$", table, flags=re.M)
+    assert len(rows) >= 6
+    for message, acts in rows:
+        assert classify_acts(message, protocol) == tuple(re.findall(r"`(\w+)`", acts)), message
+    code = text.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code.replace("print(", "str("), "docs/protocol.md", "exec"), namespace)
+    machine, finding = namespace["machine"], namespace["finding"]
+    state = (machine.stage, machine.warnings_given, machine.recommended_act())
+    assert f"# {state!r}" in code
+    assert f"# {(finding.rule, finding.severity.value)!r}" in code

@@ -821,7 +821,9 @@ def _silence_stdout() -> None:
 from calmline.cli.db import db_app  # noqa: E402
 from calmline.cli.incidents import incidents_app  # noqa: E402
 from calmline.cli.notify import notify_app  # noqa: E402
+from calmline.cli.protocol import protocol_app  # noqa: E402
 
 app.add_typer(db_app, name="db", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(notify_app, name="notify")
+app.add_typer(protocol_app, name="protocol")
