@@ -24,6 +24,8 @@ from calmline.notify.worker import lease_for
 from calmline.settings import NotifySettings
 from calmline.store.db import make_engine, make_session_factory
 from tests.notify.helpers import (
+    AGENT_WARNING,
+    KEY_POINT,
     T0,
     add_incident,
     add_notifications,
@@ -80,8 +82,9 @@ def drain(
 
 
 def test_a_receiver_that_fails_first_gets_everything_once_in_order(
-    sessions: sessionmaker[Session],
+    sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="calmline")
     with webhook_receiver(fail_first=3) as receiver:
         settings = webhook_settings(receiver.url)
         ids = add_notifications(sessions, "webhook", receiver.url, 4)
@@ -109,6 +112,11 @@ def test_a_receiver_that_fails_first_gets_everything_once_in_order(
         delay = (retry_at - failed_at).total_seconds()
         assert delay == pytest.approx(retry_delay(n, settings, ids[0]))
         assert 0.9 * 5 * 2**n <= delay <= 5 * 2**n
+    # the worker's own log says what happened to which notification, and nothing anyone wrote
+    assert f"notification {ids[0]} not delivered by webhook (attempt 1): HTTP 503" in caplog.text
+    record = incident()
+    for secret in (KEY_POINT, AGENT_WARNING, "Okafor", record.note, SECRET, "t0k3n"):
+        assert secret not in caplog.text, secret
 
 
 def test_a_receiver_down_for_hours_gets_everything_once_it_is_back(
