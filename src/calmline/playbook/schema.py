@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 from calmline.core.settings import EngineSettings, Settings, Template, check_template
 from calmline.playbook.pacing import PacingSettings
 from calmline.playbook.protocol import PROTOCOL_STEPS, ProtocolDefinition
+from calmline.playbook.relent import RelentSettings
 
 
 class Principle(Settings):
@@ -36,6 +37,8 @@ class Scripts(Settings):
     apology: list[Template] = Field(default_factory=list, description="B5 apologies")
     bad_news: list[Template] = Field(default_factory=list, description="C3 bad news")
     invitation: list[Template] = Field(default_factory=list, description="B4 invitations")
+    bargain: list[Template] = Field(default_factory=list, description="E1 bargain offers")
+    grant: list[Template] = Field(default_factory=list, description="E2 granting a demand")
 
     @field_validator("protocol")
     @classmethod
@@ -50,7 +53,7 @@ class Scripts(Settings):
                 check_template(line)
         return value
 
-    @field_validator("apology", "bad_news", "invitation")
+    @field_validator("apology", "bad_news", "invitation", "bargain", "grant")
     @classmethod
     def _lines(cls, value: list[str]) -> list[str]:
         if value and len(value) < 2:
@@ -66,6 +69,7 @@ class Playbook(EngineSettings):
     principles: list[Principle] = Field(min_length=1)
     scripts: Scripts = Field(default_factory=Scripts)
     pacing: PacingSettings = Field(default_factory=PacingSettings)
+    relent: RelentSettings = Field(default_factory=RelentSettings)
     #: the boundary protocol (D1-D5); the default is default/coaching/protocol.yaml
     protocol: ProtocolDefinition
     #: the files it was read from (for error messages that name file and line)
