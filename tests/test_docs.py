@@ -179,6 +179,7 @@ DOCUMENTED_COMMANDS = [
     "calmline rules",
     "calmline demo",
     "calmline playbook validate",
+    "calmline coach",
     "calmline notify run",
     "calmline notify status",
     "calmline notify test",
