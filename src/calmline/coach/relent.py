@@ -27,6 +27,7 @@ from typing import Any
 from calmline.core.analyzer import Engine
 from calmline.core.rule import name_slots, render
 from calmline.core.types import MessageAnalysis
+from calmline.engine import default_engine
 from calmline.errors import InputError
 from calmline.playbook.relent import OPTIONS, RelentSettings
 from calmline.playbook.schema import Playbook
@@ -472,8 +473,6 @@ def advise_relent(
     the wording is rendered from that playbook's scripts, with the customer's name.
     """
     if engine is None:
-        from calmline.engine import default_engine
-
         engine = default_engine()
     playbook = engine.settings
     if not isinstance(playbook, Playbook):
@@ -551,11 +550,14 @@ def _reasoning(
     def m(x: float) -> str:
         return money_text(x, currency)
 
-    lines = [
-        f"They ask for {m(demand)} ({_percent_text(demand / claim * 100)} of {m(claim)}); "
-        f"the policy allows {m(policy)} ({_percent_text(policy / claim * 100)}); "
-        f"the gap is {m(demand - policy)}."
-    ]
+    if request.claim is None:  # no claim to take shares of: the demand is the claim
+        lines = [f"They ask for {m(demand)}; the policy allows {m(policy)}; "]
+    else:
+        lines = [
+            f"They ask for {m(demand)} ({_percent_text(demand / claim * 100)} of {m(claim)}); "
+            f"the policy allows {m(policy)} ({_percent_text(policy / claim * 100)}); "
+        ]
+    lines[0] += f"the gap is {m(demand - policy)}."
     lines.append(
         f"Customer value: {m(request.annual_spend)} a year, a customer for "
         f"{request.tenure_years:g} years: {_percent_text(settings.margin * 100)} margin over "
