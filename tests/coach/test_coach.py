@@ -145,3 +145,18 @@ def test_guidance_is_json_ready() -> None:
     data = json.loads(json.dumps(g.to_dict()))
     for key in ("state", "protocol_stage", "next_step", "pacing", "findings", "trend", "anger"):
         assert key in data
+
+
+def test_the_python_example_in_docs_coach_md_runs_and_says_what_it_shows() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent.parent / "docs" / "coach.md").read_text(encoding="utf-8")
+    section = text.split('<a id="coach-python"></a>', 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/coach.md", "exec"), namespace)
+    g, draft = namespace["g"], namespace["draft"]
+    shown = (g.state.value, g.protocol_stage, g.next_step.action)
+    assert f"# {shown!r}" in code
+    assert f"# {(draft.blocked, [f.rule for f in draft.findings])!r}" in code
+    assert f'# "{g.next_step.wording}"' in code

@@ -29,14 +29,26 @@ from calmline.coach.events import (
 from calmline.coach.incidents import CustomerTurn, build_incident, quote
 from calmline.coach.pacing import Pacer
 from calmline.coach.protocol import (
+    PREMATURE_END_PRINCIPLE,
+    PREMATURE_END_RULE,
     ProtocolMachine,
     classify_acts,
+    find_acts,
     premature_end_finding,
     protocol_line,
 )
 from calmline.core.analyzer import Engine
 from calmline.core.rule import name_slots, render
-from calmline.core.types import AbuseLevel, Credit, Finding, MessageAnalysis, Role, Turn
+from calmline.core.types import (
+    AbuseLevel,
+    Credit,
+    Finding,
+    MessageAnalysis,
+    Rewrite,
+    Role,
+    Severity,
+    Turn,
+)
 from calmline.errors import ConversationClosed, EventError, EventOrderError, PlaybookError
 from calmline.playbook.schema import Playbook
 
@@ -285,6 +297,8 @@ class Coach:
                 behaviour=self._behaviour,
                 variant=self._variant("premature"),
             )
+            if premature is None and self._walking_away():
+                premature = self._walk_away_finding(event.text)
             if premature is not None:
                 findings.append(premature)
         credits: tuple[Credit, ...] = check.credits
@@ -305,6 +319,22 @@ class Coach:
                 )
                 if step is not None and not step.proper:
                     notes.append("The conversation was ended before the warnings were complete.")
+            if "end" in acts and self._walking_away():
+                # ended on an abusive customer before the protocol even started
+                self._extra_steps.append(
+                    ProtocolStep(
+                        step="end",
+                        stage=self.playbook.protocol.final,
+                        at=event.at,
+                        event_id=event.id,
+                        quote=quote(event.text),
+                        proper=False,
+                    )
+                )
+                notes.append("The conversation was ended before the protocol was followed.")
+                self._closed = True
+                self._incident = self._make_incident("premature_end", event.at)
+                incident, notify = self._incident, True
             if self.machine.ended:
                 self._closed = True
                 if self._incident is None:
@@ -340,6 +370,37 @@ class Coach:
         return self._guidance(event, notify=notify, incident=incident)
 
     # ----- helpers -----------------------------------------------------------------------------
+
+    def _walking_away(self) -> bool:
+        """Ending now would walk away from an abusive customer without any protocol step."""
+        return (
+            not self._safety
+            and self._incident is None
+            and self.machine.stage == self.playbook.protocol.initial
+            and self._behaviour is not None
+        )
+
+    def _walk_away_finding(self, text: str) -> Finding | None:
+        """The premature-end finding when no protocol step has been taken at all."""
+        sentence = next(
+            (m.sentence for m in find_acts(text, self.playbook.protocol) if m.act == "end"),
+            (0, len(text)),
+        )
+        line = self._step_line("D1")
+        wanted = self.playbook.protocol.warnings
+        return Finding(
+            rule=PREMATURE_END_RULE,
+            principle=PREMATURE_END_PRINCIPLE,
+            severity=Severity.BLOCK,
+            span=sentence,
+            message=(
+                "Premature end: the customer has not been made aware, asked to stop or "
+                f"warned; the playbook asks for {wanted} warning{'s' if wanted != 1 else ''} "
+                "before the conversation ends. Start by making them aware (D1)."
+            ),
+            text=text[sentence[0] : sentence[1]],
+            rewrite=Rewrite(sentence, line) if line else None,
+        )
 
     def _calmed(self, analysis: MessageAnalysis, behaviour: str | None) -> bool:
         """Back to normal: the protocol had started, and this message has no abuse and
