@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calmline import Engine, load_playbook
 from calmline.coach.protocol import (
@@ -228,16 +230,19 @@ def _with_warnings(n: int) -> ProtocolDefinition:
     return load_playbook(text=f"protocol:\n  warnings: {n}\n".encode()).protocol
 
 
+_WITH_WARNINGS = {n: _with_warnings(n) for n in (1, 2, 3)}
+
+
 @pytest.mark.parametrize("warnings", [1, 2, 3])
 def test_the_end_is_allowed_after_exactly_the_configured_warnings(warnings: int) -> None:
     machine = ProtocolMachine(_with_warnings(warnings))
     clock = Clock()
     run(machine, "make_aware", "ask_to_stop", clock=clock)
-    for given in range(1, warnings + 1):
+    for count in range(1, warnings + 1):
         assert not machine.allowed("end")
         assert machine.recommended_act() == "warn"
         run(machine, "warn", clock=clock)
-        assert machine.warnings_given == given
+        assert machine.warnings_given == count
     assert machine.allowed("end") and machine.allowed("invite_back")
     assert machine.recommended_act() == "invite_back"
     (step,) = run(machine, "end", clock=clock)
@@ -403,3 +408,45 @@ def test_the_machine_and_the_definition_must_agree() -> None:
     other = _with_warnings(3)
     with pytest.raises(InputError, match="different protocol"):
         premature_end_finding("I'm ending this call.", _machine_after(), other)
+
+
+# ----- properties ---------------------------------------------------------------------------------
+
+ALL_ACTS = sorted(DEFAULT.known_acts)
+#: Words the acts are made of, so random text often holds (parts of) their phrases.
+PROTOCOL_WORDS = sorted(
+    {w for act in DEFAULT.acts.values() for p in act.phrases for w in p.split()}
+    | {w for words in DEFAULT.words.values() for p in words for w in p.split()}
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(ALL_ACTS), max_size=25), st.sampled_from([1, 2, 3]))
+def test_any_sequence_of_acts_keeps_the_machine_sound(acts: list[str], warnings: int) -> None:
+    machine = ProtocolMachine(_WITH_WARNINGS[warnings])
+    definition = machine.definition
+    for i, act in enumerate(acts):
+        was_ended = machine.ended
+        step = machine.apply(act, at=T0 + timedelta(seconds=i), event_id=f"e{i}", quote=act)
+        assert machine.stage in definition.states
+        if was_ended:
+            assert step is None and machine.ended
+        if step is not None:
+            assert step.stage == machine.stage
+            if act == "end" and step.proper:
+                # a proper end comes only after the configured warnings
+                assert machine.warnings_given >= warnings
+    proper_ends = [s for s in machine.timeline if s.step == "end" and s.proper]
+    assert len(proper_ends) <= 1
+    assert [s.at for s in machine.timeline] == sorted(s.at for s in machine.timeline)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([*PROTOCOL_WORDS, ",", ".", "!", "?", "not", '"']), max_size=60))
+def test_any_text_classifies_into_known_acts_in_order(words: list[str]) -> None:
+    text = " ".join(words)
+    found = classify_acts(text, DEFAULT)
+    assert list(found) == [a for a in DEFAULT.agent_acts if a in found]
+    for match in find_acts(text, DEFAULT):
+        start, end = match.span
+        assert match.sentence[0] <= start < end <= match.sentence[1] <= len(text)
