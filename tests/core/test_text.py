@@ -85,3 +85,17 @@ def test_sentences_and_sentence_of() -> None:
 def test_names(text: str, word: str, is_name: bool) -> None:
     view = TextView.read(text, Vocabulary([*VOCAB, "dick", "cock"]))
     assert view.looks_like_name(view.norms.index(word)) is is_name
+
+
+def test_a_word_reads_the_same_however_often_and_by_vocabulary() -> None:
+    # A vocabulary remembers how the words it has read decode: a second reading of every
+    # case must match the first and a fresh vocabulary's, and another vocabulary must read
+    # the same word its own way.
+    texts = [str(c["text"]) for c in DATA["cases"]]
+    warm = Vocabulary(DATA["vocab"])
+    for text in texts + texts:
+        fresh = TextView.read(text, Vocabulary(DATA["vocab"]))
+        again = TextView.read(text, warm)
+        assert (again.norms, again.starts, again.ends) == (fresh.norms, fresh.starts, fresh.ends)
+    assert TextView.read("kiss my @ss", warm).norms == ["kiss", "my", "ass"]
+    assert TextView.read("kiss my @ss", Vocabulary(["kiss"])).norms == ["kiss", "my"]

@@ -55,7 +55,16 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.detectors = [d for d in detectors if d.settings.enabled]
-        self._triggered = [(d, d.triggers()) for d in self.detectors]
+        # Which detectors to ask about a message: those without triggers always, the others
+        # when one of their triggers has a hit (by position, to keep the playbook's order).
+        self._always_asked: list[int] = []
+        self._asked_for: dict[str, list[int]] = {}
+        for i, detector in enumerate(self.detectors):
+            triggers = detector.triggers()
+            if triggers is None:
+                self._always_asked.append(i)
+            for owner in triggers or ():
+                self._asked_for.setdefault(owner, []).append(i)
         self.rules = [r for r in rules if r.settings.enabled]
         self.evidence_sources = list(evidence)
         self.max_chars = settings.limits.max_message_chars
@@ -93,10 +102,14 @@ class Engine:
         draft's fix can be longer than the draft, and it is read as a message too (rule A8)."""
         view = self.message_matcher.read(text)
         scan = Scan(view=view, hits=self.message_matcher.scan(view), names=names)
-        owners = scan.hits.owners()
-        for detector, triggers in self._triggered:
-            if triggers is not None and owners.isdisjoint(triggers):
-                continue  # most messages have no word most detectors read
+        asked = self._always_asked
+        if scan.hits:  # most messages have no word that most detectors read
+            asked_for = self._asked_for
+            triggered = (i for owner in scan.hits.owners() for i in asked_for.get(owner, ()))
+            asked = sorted({*asked, *triggered})
+        detectors = self.detectors
+        for i in asked:
+            detector = detectors[i]
             if detector.wants(scan):
                 scan.signals.extend(detector.detect(scan))
         if self.evidence_sources:

@@ -52,22 +52,33 @@ class Hit(NamedTuple):
 
 
 class Hits:
-    """Hits of one scan, grouped by owner and lexicon."""
+    """Hits of one scan, grouped by owner and lexicon.
 
-    __slots__ = ("_by_owner",)
+    A scan records each hit as a plain tuple; the :class:`Hit` values are made when a
+    detector asks for that lexicon, which most lexicons' hits never are.
+    """
+
+    __slots__ = ("_by_owner", "_made")
 
     def __init__(self) -> None:
-        self._by_owner: dict[str, dict[str, list[Hit]]] = {}
+        self._by_owner: dict[str, dict[str, list[tuple[LexiconEntry, int, int]]]] = {}
+        self._made: dict[tuple[str, str], list[Hit]] = {}
 
     def add(self, hit: Hit) -> None:
         entry = hit.entry
-        self._by_owner.setdefault(entry.owner, {}).setdefault(entry.lexicon, []).append(hit)
+        lexicons = self._by_owner.setdefault(entry.owner, {})
+        lexicons.setdefault(entry.lexicon, []).append((entry, hit.first, hit.last))
+        self._made.pop((entry.owner, entry.lexicon), None)
 
     def get(self, owner: str, lexicon: str) -> list[Hit]:
         lexicons = self._by_owner.get(owner)
-        if lexicons is None:
+        found = lexicons.get(lexicon) if lexicons is not None else None
+        if found is None:
             return []
-        return lexicons.get(lexicon) or []
+        made = self._made.get((owner, lexicon))
+        if made is None:
+            made = self._made[(owner, lexicon)] = list(map(Hit._make, found))
+        return made
 
     def owners(self) -> AbstractSet[str]:
         """The owners with at least one hit."""
@@ -134,7 +145,7 @@ class PhraseMatcher:
             at = start
             first = spaces - 1
             for entry in entries:
-                hit = Hit(entry, first, first + entry.size - 1)
+                hit = (entry, first, first + entry.size - 1)
                 lexicons = by_owner.get(entry.owner)
                 if lexicons is None:
                     by_owner[entry.owner] = {entry.lexicon: [hit]}

@@ -61,6 +61,8 @@ _BLANKS = frozenset("*#_")
 # read() tests for each of them before it runs the regular expression.
 _SPLIT_MASKS = frozenset("(|^%")
 _SPLIT_MASK_RE = re.compile(r"[^\W\d_][(|^%][^\W\d_]")
+#: Most word readings a vocabulary keeps (a few MB at most).
+_KNOWN_WORDS = 20_000
 #: Longest run of characters read as one word split by such symbols.
 _SPLIT_WORD_LIMIT = 24
 # Letters that look Latin but are not (Cyrillic and Greek), used to dodge word filters.
@@ -343,10 +345,14 @@ class Vocabulary(frozenset[str]):
     shapes: dict[tuple[int, str], tuple[str, ...]]
     #: length of the longest word
     longest: int
+    #: how written words that are not plain read with these words (see _read_word), kept
+    #: across messages; forgotten all at once when it reaches _KNOWN_WORDS words
+    readings: dict[str, tuple[tuple[str, ...], int, int]]
 
     def __new__(cls, words: Iterable[str] = ()) -> Vocabulary:
         self = super().__new__(cls, words)
         self.longest = max(map(len, self), default=0)
+        self.readings = {}
         shapes: dict[tuple[int, str], list[str]] = {}
         for w in self:
             if w:
@@ -445,6 +451,9 @@ class TextView:
             # The words inside links, found by bisection: each is dropped.
             linked = (range(bisect_left(starts, a), bisect_left(starts, b)) for a, b in skipped)
             todo = sorted(set(special).union(*linked))
+        # A word reads the same in every message, and the same few (handles, contractions)
+        # come back all the time: the vocabulary remembers how they read.
+        known = vocab.readings if isinstance(vocab, Vocabulary) and not per_word_lower else None
         out_n: list[str] = []
         out_s: list[int] = []
         out_e: list[int] = []
@@ -458,7 +467,15 @@ class TextView:
             s = starts[i]
             if skipped and _inside(s, skipped, skipped_starts):
                 continue
-            parts, lead, size = _read_word(norms[i], vocab, per_word_lower)
+            raw = norms[i]
+            read = known.get(raw) if known is not None else None
+            if read is None:
+                read = _read_word(raw, vocab, per_word_lower)
+                if known is not None:
+                    if len(known) >= _KNOWN_WORDS:
+                        known.clear()
+                    known[raw] = read
+            parts, lead, size = read
             s += lead
             if len(parts) == 1:
                 out_n.append(parts[0])

@@ -14,12 +14,13 @@ from typing import ClassVar
 from pydantic import BaseModel, Field
 
 from calmline.core.detector import Detector, Scan
+from calmline.core.settings import DetectorSettings
 from calmline.core.types import Signal
 
 _CAPS_WORD = re.compile(r"\b[A-Z][A-Z'’]+\b")
-_CAPS_PAIR = re.compile(r"[A-Z][A-Z'’]")
-# Capitals as "A", apostrophes as they are, every other byte a space.
-_CAPS_MARKS = bytes(65 if 65 <= c <= 90 else 39 if c == 39 else 32 for c in range(256))
+# In UTF-8 bytes: capitals as "A", apostrophes as "'", and so is the first byte of the
+# curly one (it also starts other characters, which only lets a few more messages through).
+_CAPS_MARKS = bytes(65 if 65 <= c <= 90 else 39 if c in (39, 0xE2) else 32 for c in range(256))
 
 
 class ShoutingParams(BaseModel):
@@ -39,21 +40,34 @@ class ShoutingDetector(Detector):
     always_run = True
     Params: ClassVar[type[BaseModel] | None] = ShoutingParams
 
+    def __init__(self, settings: DetectorSettings, key: str | None = None) -> None:
+        super().__init__(settings, key)
+        params: ShoutingParams = self.params
+        #: capitalised words that any test needs at least
+        self._needed = min(params.min_run, params.min_words)
+
+    def wants(self, scan: Scan) -> bool:
+        return self._enough_capitals(scan.view.text)
+
+    def _enough_capitals(self, text: str) -> bool:
+        """A cheap gate: most messages have fewer capitalised words than any test needs.
+
+        Each such word starts with a capital and a second capital or an apostrophe, so
+        counting those pairs (in C, through a bytes table) rules out most messages before
+        the word search.
+        """
+        marks = text.encode("utf-8", "surrogatepass").translate(_CAPS_MARKS)
+        needed = self._needed
+        return (
+            marks.count(b"AA") + marks.count(b"A'") >= needed
+            and len(_CAPS_WORD.findall(text)) >= needed
+        )
+
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
         text = view.text
         params: ShoutingParams = self.params
-        # Cheap gates: most messages have fewer capitalised words than any test needs. Each
-        # such word starts with a capital and a second capital (or apostrophe), so counting
-        # those pairs (in C, through a bytes table, for ASCII text) rules out most messages
-        # before the word search.
-        needed = min(params.min_run, params.min_words)
-        if text.isascii():
-            marks = text.encode().translate(_CAPS_MARKS)
-            pairs = marks.count(b"AA") + marks.count(b"A'")
-        else:
-            pairs = len(_CAPS_PAIR.findall(text))
-        if pairs < needed or len(_CAPS_WORD.findall(text)) < needed:
+        if not self._enough_capitals(text):
             return
         acronym_tokens = {
             i for hit in self.hits(scan, "acronyms") for i in range(hit.first, hit.last + 1)

@@ -71,8 +71,8 @@ class VentingDetector(Detector):
     def wants(self, scan: Scan) -> bool:
         return (
             bool(self.patterns)
-            or bool(self.hits(scan, "phrases"))
-            or any(s.type == "profanity" for s in scan.signals)
+            or scan.hits.any_of(self.key, ("phrases",))
+            or (bool(scan.signals) and any(s.type == "profanity" for s in scan.signals))
         )
 
     def detect(self, scan: Scan) -> Iterator[Signal]:
