@@ -83,3 +83,18 @@ def test_rows_out_of_order_are_reported_and_skipped(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert [r["line"] for r in records(result)] == [1, 3]
     assert "2: skipped" in result.stderr and "older than" in result.stderr
+
+
+def test_store_keeps_guidance_and_incidents_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'calmline.db'}"
+    chat = str(TRANSCRIPTS / "protocol_chat.jsonl")
+    missing = run(chat, "--store", "--database-url", url)
+    assert missing.exit_code == 2 and "calmline db upgrade" in missing.output
+    assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
+    first = run(chat, "--store", "--database-url", url, "--format", "jsonl")
+    again = run(chat, "--store", "--database-url", url, "--format", "jsonl")
+    assert first.exit_code == again.exit_code == 1
+    assert records(first) == records(again)  # the stored guidance, not a second coaching
+    listed = runner.invoke(app, ["incidents", "list", "--database-url", url, "--format", "json"])
+    incidents = json.loads(listed.stdout)
+    assert len(incidents) == 1 and incidents[0]["reason"] == "premature_end"

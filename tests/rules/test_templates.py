@@ -34,6 +34,7 @@ SAMPLES = {
     "next_step": "book an engineer for Thursday morning",
     "amount": "£45",
     "time": "by 5pm today",
+    "behaviour": "shouting",
 }
 NAMES = (None, "Sam")
 #: The sentence a replaced phrase is checked in.

@@ -26,11 +26,15 @@ from calmline.cli import (
     findings_view,
     out,
 )
+from calmline.cli.db import DatabaseUrlOption, resolve_database_url
 from calmline.coach.coach import Coach
 from calmline.coach.events import CustomerState, Event, EventKind, Guidance
 from calmline.core.analyzer import Engine
 from calmline.core.types import ReplyCheck, Role
 from calmline.errors import CalmlineError, EventError
+from calmline.settings import load_settings
+from calmline.store.db import make_engine, make_session_factory
+from calmline.store.service import ConversationService
 from calmline.transcript import RowProblem, TranscriptFormat, TranscriptReader, TranscriptRow
 
 _STATE_STYLE = {
@@ -71,6 +75,12 @@ def replay_events(
         kind = EventKind.CUSTOMER_MESSAGE if item.role is Role.CUSTOMER else EventKind.AGENT_MESSAGE
         event = Event(id=f"line-{item.line}", kind=kind, at=at, text=item.text, author=item.author)
         yield item, event
+
+
+def _service(engine: Engine, database_url: str | None) -> ConversationService:
+    """The stored coaching service on the configured database (which must be migrated)."""
+    db = make_engine(resolve_database_url(database_url), must_exist=True)
+    return ConversationService(make_session_factory(db), engine, load_settings().notify)
 
 
 def guidance_record(row: TranscriptRow, guidance: Guidance) -> dict[str, Any]:
@@ -161,12 +171,24 @@ def coach(
             help="Space messages without a timestamp this many seconds apart.",
         ),
     ] = None,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store",
+            help="Keep the conversations, their guidance and incidents in the database and "
+            "queue the line manager's notifications (run `calmline db upgrade` first). "
+            "Replaying the same file again stores nothing twice.",
+        ),
+    ] = False,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Replay a transcript through the coach and show its guidance after every message.
 
     Customer rows are read as they arrive; agent rows count as sent replies: they move the
     boundary protocol on, are checked in context and timed against the customer's last
-    message. Exit code 1 when any reply had a block finding (such as a premature end).
+    message. With --store, everything is kept in the database, incidents included, and the
+    line manager's notifications are queued for `calmline notify run`. Exit code 1 when any
+    reply had a block finding (such as a premature end).
     """
     blocked = False
     with _input_errors():
@@ -176,6 +198,7 @@ def coach(
             _JsonOut(lines=fmt is OutputFormat.JSONL) if fmt is not OutputFormat.TEXT else None
         )
         coaches: dict[str, Coach] = {}
+        service = _service(engine, database_url) if store else None
         try:
             for item in replay_events(iter(reader), assume_interval=assume_interval):
                 if isinstance(item, RowProblem):
@@ -197,7 +220,15 @@ def coach(
                 if row.customer_name and session.customer_name is None:
                     session.customer_name = row.customer_name
                 try:
-                    guidance = session.feed(event)
+                    if service is not None:
+                        guidance = service.ingest(
+                            row.conversation_id,
+                            event,
+                            create=True,
+                            customer_name=row.customer_name,
+                        )
+                    else:
+                        guidance = session.feed(event)
                 except EventError as exc:
                     sys.stderr.write(f"{reader.name}:{row.line}: skipped: {exc.message}\n")
                     continue
