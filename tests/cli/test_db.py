@@ -57,3 +57,15 @@ def test_an_unreachable_database_is_exit_2_without_the_password() -> None:
         assert result.exit_code == 2
         assert "calm:***@127.0.0.1:9/calm" in result.stderr
         assert "s3cret" not in result.output
+
+
+def test_current_on_a_database_from_a_newer_calmline_is_exit_2(database_url: str) -> None:
+    assert run("db", "upgrade", "--database-url", database_url).exit_code == 0
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    engine.dispose()
+    for command in ("current", "upgrade"):
+        result = run("db", command, "--database-url", database_url)
+        assert result.exit_code == 2
+        assert "9999" in result.stderr and "calmline" in result.stderr

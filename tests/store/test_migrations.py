@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import calmline.store
+from calmline.errors import StoreError
 from calmline.store.db import (
     check_schema,
     current_revision,
@@ -58,3 +60,15 @@ def test_every_migration_is_package_data() -> None:
     pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
     for glob in ("store/migrations/*.py", "store/migrations/versions/*.py"):
         assert f'"{glob}"' in pyproject
+
+
+def test_a_database_from_a_newer_calmline_is_refused_clearly(migrated_engine: sa.Engine) -> None:
+    with migrated_engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    for attempt in (lambda: check_schema(migrated_engine), lambda: migrate(migrated_engine)):
+        with pytest.raises(StoreError, match="revision 9999, which this calmline does not know"):
+            attempt()
+    with migrated_engine.connect() as connection:  # and nothing was changed
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
+            "9999"
+        )

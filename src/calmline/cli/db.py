@@ -10,7 +10,13 @@ from rich.text import Text
 from calmline.cli import EXIT_BLOCKED, EXIT_OK, _input_errors, out
 from calmline.errors import StoreError
 from calmline.settings import load_settings
-from calmline.store.db import current_revision, head_revision, migrate, shown
+from calmline.store.db import (
+    current_revision,
+    head_revision,
+    is_known_revision,
+    migrate,
+    shown,
+)
 
 db_app = typer.Typer(help="Create or update the database calmline stores coaching in.")
 
@@ -62,6 +68,11 @@ def current(database_url: DatabaseUrlOption = None) -> None:
         url = resolve_database_url(database_url)
         revision = current_revision(url)
         head = head_revision()
+        if revision is not None and not is_known_revision(revision):
+            raise StoreError(
+                f"{shown(url)}: revision {revision} is newer than this calmline knows "
+                f"(its newest is {head}); upgrade calmline"
+            )
     where = shown(url)
     if revision == head:
         out.print(Text.assemble(("up to date ", "green"), f"{where}: revision {revision}"))

@@ -23,6 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
@@ -250,7 +251,11 @@ def migrate(engine_or_url: sa.Engine | str | URL, revision: str = "head") -> str
         with store_errors(engine, "migrating"), engine.begin() as connection:
             config.attributes["connection"] = connection
             before = MigrationContext.configure(connection).get_current_revision()
-            command.upgrade(config, revision)
+            refuse_unknown_revision(engine, before)
+            try:
+                command.upgrade(config, revision)
+            except CommandError as exc:
+                raise StoreError(f"migrating {shown(engine.url)}: {exc}") from None
             after = MigrationContext.configure(connection).get_current_revision()
         if before != after:
             log.info("database %s migrated from %s to %s", shown(engine.url), before, after)
@@ -267,10 +272,30 @@ def current_revision(engine_or_url: sa.Engine | str | URL) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether this calmline ships the migration ``revision`` (a newer one may not)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def refuse_unknown_revision(engine: sa.Engine, revision: str | None) -> None:
+    """A StoreError when the database is at a revision this calmline does not ship."""
+    if revision is not None and not is_known_revision(revision):
+        raise StoreError(
+            f"the database {shown(engine.url)} is at revision {revision}, which this calmline "
+            f"does not know (its newest is {head_revision()}): it was migrated by a newer "
+            "calmline; upgrade calmline, or use a database of this version"
+        )
+
+
 def check_schema(engine: sa.Engine) -> None:
     """A StoreError unless the database can be reached and is at the newest migration."""
     current = current_revision(engine)
     head = head_revision()
+    refuse_unknown_revision(engine, current)
     if current != head:
         at = f"at revision {current}" if current else "empty"
         raise StoreError(
