@@ -282,3 +282,16 @@ def test_markup_in_names_is_printed_as_it_is(database_url: str) -> None:
     engine.dispose()
     text = ok(run("incidents", "show", str(incident_id), "--database-url", database_url)).stdout
     assert "[bold]Eve[/bold]" in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list", "--customer", "C-1\x00"], ["ack", "1", "--by", "Mor\x00gan"]],
+    ids=["customer", "by"],
+)
+def test_a_nul_character_is_bad_input_on_every_backend(
+    stored: dict[str, Any], args: list[str]
+) -> None:
+    result = run("incidents", *args, "--database-url", stored["url"])
+    assert result.exit_code == 2
+    assert "NUL character" in result.stderr

@@ -137,6 +137,31 @@ def test_names_longer_than_the_columns_are_refused_before_writing(
     assert counts(sessions)["conversations"] == 0
 
 
+@pytest.mark.parametrize("bad", ["with a \x00 in it", "half a pair \ud83d here"])
+def test_text_no_backend_can_store_is_refused_before_anything_is_written(
+    service: ConversationService, sessions: sessionmaker[Session], bad: str
+) -> None:
+    with pytest.raises(EventError, match=r"its text (contains a NUL|is not valid Unicode)"):
+        service.ingest("c1", message("e1", 0, bad), create=True)
+    with pytest.raises(EventError, match="its author"):
+        service.ingest(
+            "c1", Event("e1", EventKind.AGENT_MESSAGE, T0, "Hello", author=bad), create=True
+        )
+    with pytest.raises(EventError, match="an event: its id"):
+        service.ingest("c1", message(bad, 0), create=True)
+    with pytest.raises(InputError, match="customer_name"):
+        service.open_conversation("c1", customer_name=bad)
+    with pytest.raises(InputError, match="conversation id"):
+        service.open_conversation(bad)
+    assert counts(sessions)["conversations"] == 0
+
+
+def test_an_endless_duration_is_refused(service: ConversationService) -> None:
+    voice = Event("e1", EventKind.AGENT_MESSAGE, T0, "Hello", duration_s=float("inf"))
+    with pytest.raises(EventError, match="duration_s must be a finite"):
+        service.ingest("c1", voice, create=True)
+
+
 # ----- ingesting ----------------------------------------------------------------------------------
 
 

@@ -33,10 +33,26 @@ class IncidentFilter:
     limit: int | None = None
 
     def __post_init__(self) -> None:
+        if self.customer is not None:
+            problem = unstorable(self.customer)
+            if problem:
+                raise InputError(f"customer: {self.customer!r} {problem}")
         if self.since is not None and self.since.utcoffset() is None:
             raise InputError(f"since: {self.since.isoformat()} has no time zone")
         if self.limit is not None and self.limit < 1:
             raise InputError(f"limit: {self.limit} is not a positive number")
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored the same way on every backend (None when it can):
+    PostgreSQL refuses NUL characters, and no backend takes unpaired surrogates."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (it has an unpaired surrogate)"
+    return None
 
 
 def conversation_row(session: Session, conversation_id: str) -> models.Conversation:
@@ -110,6 +126,9 @@ def acknowledge_incident(
         raise InputError("acknowledged by: give the name of who acknowledges the incident")
     if len(by) > NAME_CHARS:
         raise InputError(f"acknowledged by: {len(by)} characters; the limit is {NAME_CHARS}")
+    problem = unstorable(by)
+    if problem:
+        raise InputError(f"acknowledged by: the name {problem}")
     row = session.scalars(
         sa.select(models.Incident).where(models.Incident.id == incident_id).with_for_update()
     ).one_or_none()

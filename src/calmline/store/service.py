@@ -15,6 +15,7 @@ Message text is stored (it is what the coach replays) but never logged.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -43,7 +44,7 @@ from calmline.store import models, queries
 from calmline.store.db import check_schema, store_errors, write_session
 from calmline.store.decode import guidance_from_dict
 from calmline.store.models import CHANNEL_CHARS, ID_CHARS, NAME_CHARS, TARGET_CHARS
-from calmline.store.queries import IncidentFilter
+from calmline.store.queries import IncidentFilter, unstorable
 from calmline.store.records import StoredConversation, StoredEvent, StoredIncident
 
 log = logging.getLogger("calmline.store")
@@ -84,6 +85,9 @@ class _Details:
                 raise InputError(f"{name}: expected a non-empty string or None")
             if len(value) > limit:
                 raise InputError(f"{name}: {len(value)} characters; the limit is {limit}")
+            problem = unstorable(value)
+            if problem:
+                raise InputError(f"{name} {problem}")
 
     def conflicts(self, row: models.Conversation) -> list[str]:
         """The given values that differ from the stored conversation's."""
@@ -107,6 +111,9 @@ def _check_conversation_id(conversation_id: object) -> str:
         raise InputError(
             f"conversation id: {len(conversation_id)} characters; the limit is {ID_CHARS}"
         )
+    problem = unstorable(conversation_id)
+    if problem:
+        raise InputError(f"conversation id {problem}")
     return conversation_id
 
 
@@ -119,6 +126,13 @@ def _check_event(event: object, conversation_id: str) -> Event:
         raise EventError(
             f"event {event.id}: author is {len(event.author)} characters; the limit is {NAME_CHARS}"
         )
+    if event.duration_s is not None and not math.isfinite(event.duration_s):
+        raise EventError(f"event {event.id}: duration_s must be a finite number of seconds")
+    for name, value in (("id", event.id), ("text", event.text), ("author", event.author)):
+        problem = unstorable(value) if value is not None else None
+        if problem:
+            where = "an event" if name == "id" else f"event {event.id}"
+            raise EventError(f"{where}: its {name} {problem}")
     return event
 
 
