@@ -97,3 +97,9 @@ class NotifyError(CalmlineError):
     """A notification channel is misconfigured or a delivery failed."""
 
     code = "notify_failed"
+
+
+class UnknownIncident(StoreError):
+    """No incident has this id."""
+
+    code = "incident_unknown"

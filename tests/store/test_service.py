@@ -518,3 +518,16 @@ def test_times_are_kept_as_given_instants(service: ConversationService) -> None:
     stored = service.events("c1")
     assert stored[1].event.at == shifted.at
     assert service.get_conversation("c1").last_event_at == T0 + timedelta(seconds=30)
+
+
+def test_an_unknown_incident_has_its_own_error_code(sessions: Any) -> None:
+    from calmline import default_engine
+    from calmline.errors import UnknownIncident
+    from calmline.store.service import ConversationService
+
+    service = ConversationService(sessions, default_engine())
+    with pytest.raises(UnknownIncident, match="no incident 4242") as info:
+        service.incident(4242)
+    assert info.value.code == "incident_unknown"
+    with pytest.raises(UnknownIncident):
+        service.acknowledge(4242, by="Lee")

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from calmline.errors import InputError, StoreError, UnknownConversation
+from calmline.errors import InputError, UnknownConversation, UnknownIncident
 from calmline.store import models
 from calmline.store.models import NAME_CHARS
 from calmline.store.records import StoredConversation, StoredEvent, StoredIncident
@@ -109,7 +109,7 @@ def list_incidents(session: Session, where: IncidentFilter) -> tuple[StoredIncid
 def get_incident(session: Session, incident_id: int) -> StoredIncident:
     row = session.scalars(_INCIDENTS.where(models.Incident.id == incident_id)).one_or_none()
     if row is None:
-        raise StoreError(f"no incident {incident_id}")
+        raise UnknownIncident(f"no incident {incident_id}")
     return _stored(row)
 
 
@@ -133,7 +133,7 @@ def acknowledge_incident(
         sa.select(models.Incident).where(models.Incident.id == incident_id).with_for_update()
     ).one_or_none()
     if row is None:
-        raise StoreError(f"no incident {incident_id}")
+        raise UnknownIncident(f"no incident {incident_id}")
     if row.acknowledged_at is not None:
         if row.acknowledged_by != by:
             raise InputError(
