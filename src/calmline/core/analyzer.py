@@ -101,12 +101,14 @@ class Engine:
         """:meth:`analyze_message` without the size limit, which guards what callers send: a
         draft's fix can be longer than the draft, and it is read as a message too (rule A8)."""
         view = self.message_matcher.read(text)
-        scan = Scan(view=view, hits=self.message_matcher.scan(view), names=names)
+        hits = self.message_matcher.scan(view)
+        scan = Scan(view=view, hits=hits, names=names)
         asked = self._always_asked
-        if scan.hits:  # most messages have no word that most detectors read
+        if hits:  # most messages have no word that most detectors read
             asked_for = self._asked_for
-            triggered = (i for owner in scan.hits.owners() for i in asked_for.get(owner, ()))
-            asked = sorted({*asked, *triggered})
+            triggered = [i for owner in hits.owners() for i in asked_for.get(owner, ())]
+            if triggered:
+                asked = sorted({*asked, *triggered})
         detectors = self.detectors
         for i in asked:
             detector = detectors[i]

@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import sub
+from typing import cast
 
 from calmline.core.types import Span
 
@@ -61,8 +62,15 @@ _BLANKS = frozenset("*#_")
 # read() tests for each of them before it runs the regular expression.
 _SPLIT_MASKS = frozenset("(|^%")
 _SPLIT_MASK_RE = re.compile(r"[^\W\d_][(|^%][^\W\d_]")
-#: Most word readings a vocabulary keeps (a few MB at most).
-_KNOWN_WORDS = 20_000
+#: How a written word reads: its normalised tokens (none: the word is dropped), and the
+#: offset and length of the word itself once punctuation at its edges is stripped.
+_Reading = tuple[tuple[str, ...], int, int]
+#: The reading of a plain word: itself, as written (compared by identity).
+_PLAIN: _Reading = ((), -1, -1)
+#: Most word readings a vocabulary keeps (some MB at most), forgetting them all when full.
+_KNOWN_WORDS = 50_000
+#: Most words that are not plain for which the token lists are changed in place.
+_FEW_WORDS = 8
 #: Longest run of characters read as one word split by such symbols.
 _SPLIT_WORD_LIMIT = 24
 # Letters that look Latin but are not (Cyrillic and Greek), used to dodge word filters.
@@ -251,7 +259,7 @@ def _tokens(lowered: str) -> tuple[list[str], list[int], list[int]]:
     return pieces[1::2], offsets[1:-1:2], offsets[2::2]
 
 
-def _read_word(raw: str, vocab: Collection[str], lower: bool) -> tuple[tuple[str, ...], int, int]:
+def _read_word(raw: str, vocab: Collection[str], lower: bool) -> _Reading:
     """How a written word that is not plain reads: its normalised tokens (none for a word
     that is dropped: punctuation, a handle, an e-mail address), and where the word starts in
     ``raw`` and how long it is once the punctuation at its edges is stripped."""
@@ -274,6 +282,29 @@ def _read_word(raw: str, vocab: Collection[str], lower: bool) -> tuple[tuple[str
     if raw not in vocab and raw not in EXPANSIONS:
         raw = _decode(raw, vocab)
     return EXPANSIONS.get(raw) or (raw,), lead, size
+
+
+def _readings(
+    norms: list[str], known: dict[str, _Reading], vocab: Collection[str]
+) -> list[_Reading]:
+    """How each token reads (``_PLAIN`` for most), from what the vocabulary remembers; the
+    words it has not met yet are read and remembered."""
+    found: list[_Reading | None] = list(map(known.get, norms))
+    if None in found:
+        expansions = EXPANSIONS
+        for i, reading in enumerate(found):
+            if reading is None:
+                word = norms[i]
+                plain = (
+                    (word.isalpha() or word.isdigit())
+                    and word.isascii()
+                    and word not in expansions
+                    and not (vocab and word not in vocab and _REPEAT_RE.search(word))
+                )
+                if len(known) >= _KNOWN_WORDS:
+                    known.clear()
+                found[i] = known[word] = _PLAIN if plain else _read_word(word, vocab, False)
+    return cast(list[_Reading], found)  # no None is left
 
 
 def _special_tokens(norms: list[str], lowered: str, vocab: Collection[str]) -> list[int]:
@@ -345,9 +376,9 @@ class Vocabulary(frozenset[str]):
     shapes: dict[tuple[int, str], tuple[str, ...]]
     #: length of the longest word
     longest: int
-    #: how written words that are not plain read with these words (see _read_word), kept
-    #: across messages; forgotten all at once when it reaches _KNOWN_WORDS words
-    readings: dict[str, tuple[tuple[str, ...], int, int]]
+    #: how written words read with these words (see _readings), remembered across messages:
+    #: a word reads the same in every message, and most words come back all the time
+    readings: dict[str, _Reading]
 
     def __new__(cls, words: Iterable[str] = ()) -> Vocabulary:
         self = super().__new__(cls, words)
@@ -410,10 +441,16 @@ class TextView:
         if per_word_lower:
             lowered = text
         norms, starts, ends = _tokens(lowered)
-        special = _special_tokens(norms, lowered, vocab)
+        known = vocab.readings if isinstance(vocab, Vocabulary) and not per_word_lower else None
+        readings = None
+        if known is None:
+            special = _special_tokens(norms, lowered, vocab)
+        else:
+            readings = _readings(norms, known, vocab)
+            special = [i for i, reading in enumerate(readings) if reading is not _PLAIN]
         if special or skipped or per_word_lower:
             norms, starts, ends = cls._fix_tokens(
-                norms, starts, ends, special, skipped, vocab, per_word_lower
+                norms, starts, ends, special, skipped, vocab, per_word_lower, readings
             )
         view = cls(text, norms, starts, ends, skipped)
         if vocab:
@@ -437,12 +474,33 @@ class TextView:
         skipped: list[Span],
         vocab: Collection[str],
         per_word_lower: bool,
+        readings: list[_Reading] | None = None,
     ) -> tuple[list[str], list[int], list[int]]:
-        """Normalise the words that are not plain: strip, decode, expand, drop handles/links.
+        """Normalise the words that are not plain: strip, decode, expand, drop handles/links
+        (``readings``, when given, are the tokens' readings already known).
 
-        The token lists are rebuilt in one pass, so thousands of contractions or links cost
-        the same per word as one.
+        Beyond a few such words the token lists are rebuilt in one pass, so thousands of
+        contractions or links cost the same per word as one.
         """
+        if not (skipped or per_word_lower) and len(special) <= _FEW_WORDS:
+            # A few words (most messages: a handle, a contraction): change the lists in
+            # place, from the end so that the indexes still hold.
+            for i in reversed(special):
+                if readings is not None:
+                    parts, lead, size = readings[i]
+                else:
+                    parts, lead, size = _read_word(norms[i], vocab, False)
+                if not parts:
+                    del norms[i], starts[i], ends[i]
+                    continue
+                s = starts[i] + lead
+                if len(parts) == 1:
+                    norms[i], starts[i], ends[i] = parts[0], s, s + size
+                else:
+                    norms[i : i + 1] = parts
+                    starts[i : i + 1] = [s] * len(parts)
+                    ends[i : i + 1] = [s + size] * len(parts)
+            return norms, starts, ends
         todo: Iterable[int] = special
         skipped_starts = [a for a, _ in skipped]
         if per_word_lower:
@@ -451,9 +509,6 @@ class TextView:
             # The words inside links, found by bisection: each is dropped.
             linked = (range(bisect_left(starts, a), bisect_left(starts, b)) for a, b in skipped)
             todo = sorted(set(special).union(*linked))
-        # A word reads the same in every message, and the same few (handles, contractions)
-        # come back all the time: the vocabulary remembers how they read.
-        known = vocab.readings if isinstance(vocab, Vocabulary) and not per_word_lower else None
         out_n: list[str] = []
         out_s: list[int] = []
         out_e: list[int] = []
@@ -467,15 +522,10 @@ class TextView:
             s = starts[i]
             if skipped and _inside(s, skipped, skipped_starts):
                 continue
-            raw = norms[i]
-            read = known.get(raw) if known is not None else None
-            if read is None:
-                read = _read_word(raw, vocab, per_word_lower)
-                if known is not None:
-                    if len(known) >= _KNOWN_WORDS:
-                        known.clear()
-                    known[raw] = read
-            parts, lead, size = read
+            if readings is not None:
+                parts, lead, size = readings[i]
+            else:
+                parts, lead, size = _read_word(norms[i], vocab, per_word_lower)
             s += lead
             if len(parts) == 1:
                 out_n.append(parts[0])

@@ -79,12 +79,10 @@ class ShoutingDetector(Detector):
         caps_idx: list[int] = []
         run = best_run = 0
         last_start = -1
-        for i in range(len(starts)):
-            s = starts[i]
+        for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
             if s == last_start:  # expanded contraction: one written word, count it once
                 continue
             last_start = s
-            e = ends[i]
             word = text[s:e]
             if word.isalpha():
                 letters, digits = e - s, False
@@ -109,7 +107,8 @@ class ShoutingDetector(Detector):
                 caps_letters += letters
                 caps_idx.append(i)
                 run += 1
-                best_run = max(best_run, run)
+                if run > best_run:
+                    best_run = run
             elif upper and letters == 1:
                 continue  # "I" and "A" neither start nor break a run
             else:
