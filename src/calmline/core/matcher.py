@@ -29,6 +29,8 @@ class LexiconEntry:
     weight: float
     size: int
     key_len: int
+    #: the phrase's normalised tokens
+    tokens: tuple[str, ...] = ()
 
 
 class Hit(NamedTuple):
@@ -111,7 +113,7 @@ class PhraseMatcher:
                 vocab.update(tokens)
                 key = " " + " ".join(tokens) + " "
                 table[key].append(
-                    LexiconEntry(owner, name, phrase, float(weight), len(tokens), len(key))
+                    LexiconEntry(owner, name, phrase, float(weight), len(tokens), len(key), tokens)
                 )
         self.vocab = Vocabulary(vocab)
         self._automaton = ahocorasick.Automaton()

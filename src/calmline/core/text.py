@@ -645,6 +645,8 @@ class TextView:
         if self.norms[i] in _CLAUSE_WORDS:
             return True
         gap = self.text[self.ends[i - 1] : self.starts[i]]
+        if len(gap) == 1:  # most words are one space apart
+            return gap in _CLAUSE_BREAK
         return any(c in _CLAUSE_BREAK for c in gap)
 
     def negated(self, i: int, window: int = 5) -> bool:

@@ -259,7 +259,7 @@ class DemandDetector(Detector):
             fs, fe = view.span_of(f.first, f.last)
             s, e = max(sentence[0], fs - _REACH), min(sentence[1], fe + _REACH)
             chunk = text[s:e]
-            if not any(c.isdigit() for c in chunk):
+            if not any(map(str.isdigit, chunk)):
                 continue
             for m in _AMOUNT.finditer(chunk):
                 if s + m.start() in seen:
@@ -337,7 +337,7 @@ def _after_amount(view: TextView, i: int) -> bool:
         if j < 0:
             return False
         surface = view.text[view.starts[j] : view.ends[j]]
-        if any(c.isdigit() for c in surface) or (back == 2 and norms[j] in CARDINALS):
+        if any(map(str.isdigit, surface)) or (back == 2 and norms[j] in CARDINALS):
             return True
         if back == 1 and norms[j] not in _CURRENCY_WORDS and norms[j] not in ("percent", "cent"):
             return False

@@ -221,7 +221,10 @@ _SECOND_PERSON = frozenset({"you", "yourself", "yourselves", "yall"})
 
 def gap_has(view: TextView, a: int, b: int, chars: frozenset[str] = _BREAK_CHARS) -> bool:
     """Whether the text between tokens ``a`` and ``b`` (a < b) holds one of ``chars``."""
-    return any(c in chars for c in view.text[view.ends[a] : view.starts[b]])
+    gap = view.text[view.ends[a] : view.starts[b]]
+    if len(gap) == 1:  # most words are one space apart
+        return gap in chars
+    return any(c in chars for c in gap)
 
 
 def word_tokens(scan: Scan, owner: str = INSULT) -> tuple[set[int], set[int]]:

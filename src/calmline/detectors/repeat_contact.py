@@ -119,7 +119,7 @@ class RepeatContactDetector(Detector):
         contacts = Near(self.hits(scan, "contact"))
         out: list[Found] = []
         for unit in units:
-            phrase = normalise_phrase(unit.phrase)
+            phrase = unit.entry.tokens
             first = unit.first
             count: float | None
             if phrase in self.own_counts:
