@@ -766,8 +766,8 @@ def _print_demo(
     out.print(
         Text.assemble(
             ("Next: ", "bold"),
-            'calmline check "your draft"   ·   calmline analyze transcript.jsonl   ·   '
-            "calmline rules",
+            'calmline check "your draft"   ·   calmline coach transcript.jsonl   ·   '
+            "calmline analyze transcript.jsonl   ·   calmline rules",
         )
     )
 
