@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import sub
-from typing import cast
+from typing import Any
 
 from calmline.core.types import Span
 
@@ -289,22 +289,25 @@ def _readings(
 ) -> list[_Reading]:
     """How each token reads (``_PLAIN`` for most), from what the vocabulary remembers; the
     words it has not met yet are read and remembered."""
-    found: list[_Reading | None] = list(map(known.get, norms))
-    if None in found:
-        expansions = EXPANSIONS
-        for i, reading in enumerate(found):
-            if reading is None:
-                word = norms[i]
-                plain = (
-                    (word.isalpha() or word.isdigit())
-                    and word.isascii()
-                    and word not in expansions
-                    and not (vocab and word not in vocab and _REPEAT_RE.search(word))
-                )
-                if len(known) >= _KNOWN_WORDS:
-                    known.clear()
-                found[i] = known[word] = _PLAIN if plain else _read_word(word, vocab, False)
-    return cast(list[_Reading], found)  # no None is left
+    try:
+        return list(map(known.__getitem__, norms))
+    except KeyError:
+        pass
+    found: list[Any] = list(map(known.get, norms))
+    expansions = EXPANSIONS
+    for i, reading in enumerate(found):
+        if reading is None:
+            word = norms[i]
+            plain = (
+                (word.isalpha() or word.isdigit())
+                and word.isascii()
+                and word not in expansions
+                and not (vocab and word not in vocab and _REPEAT_RE.search(word))
+            )
+            if len(known) >= _KNOWN_WORDS:
+                known.clear()
+            found[i] = known[word] = _PLAIN if plain else _read_word(word, vocab, False)
+    return found  # every token now has its reading
 
 
 def _special_tokens(norms: list[str], lowered: str, vocab: Collection[str]) -> list[int]:
@@ -402,6 +405,8 @@ class Token:
 class TextView:
     """One message read for matching. Build it with :meth:`read`."""
 
+    _quote_starts: list[int]
+    _sentence_starts: list[int]
     __slots__ = (
         "_negation_cache",
         "_quote_starts",
@@ -424,10 +429,9 @@ class TextView:
         self.ends = ends
         #: spans left out of matching (links and e-mail addresses)
         self.skipped = skipped
+        # Filled when first asked for (with the starts of the quotes and sentences).
         self._quotes: list[Span] | None = None
-        self._quote_starts: list[int] = []
         self._sentences: list[Span] | None = None
-        self._sentence_starts: list[int] = []
         self._negation_cache: dict[int, bool] = {}
 
     @classmethod

@@ -18,9 +18,21 @@ from calmline.core.settings import DetectorSettings
 from calmline.core.types import Signal
 
 _CAPS_WORD = re.compile(r"\b[A-Z][A-Z'’]+\b")
-# In UTF-8 bytes: capitals as "A", apostrophes as "'", and so is the first byte of the
-# curly one (it also starts other characters, which only lets a few more messages through).
-_CAPS_MARKS = bytes(65 if 65 <= c <= 90 else 39 if c in (39, 0xE2) else 32 for c in range(256))
+# In UTF-8 bytes: capitals as "A", the other ASCII word characters as "x", apostrophes as
+# "'" and so the first byte of the curly one (it also starts other characters, which only
+# lets a few more messages through), every other byte a space. In ASCII text the words
+# _CAPS_WORD finds are then exactly those _CAPS_WORD_MARKS finds in these bytes.
+_CAPS_MARKS = bytes(
+    65
+    if 65 <= c <= 90
+    else 120
+    if 97 <= c <= 122 or 48 <= c <= 57 or c == 95
+    else 39
+    if c in (39, 0xE2)
+    else 32
+    for c in range(256)
+)
+_CAPS_WORD_MARKS = re.compile(rb"\bA[A']+\b")
 
 
 class ShoutingParams(BaseModel):
@@ -54,14 +66,14 @@ class ShoutingDetector(Detector):
 
         Each such word starts with a capital and a second capital or an apostrophe, so
         counting those pairs (in C, through a bytes table) rules out most messages before
-        the word search.
+        the word search, which runs on the same bytes for ASCII text (twice as fast).
         """
         marks = text.encode("utf-8", "surrogatepass").translate(_CAPS_MARKS)
         needed = self._needed
-        return (
-            marks.count(b"AA") + marks.count(b"A'") >= needed
-            and len(_CAPS_WORD.findall(text)) >= needed
-        )
+        if marks.count(b"AA") + marks.count(b"A'") < needed:
+            return False
+        words = _CAPS_WORD_MARKS.findall(marks) if text.isascii() else _CAPS_WORD.findall(text)
+        return len(words) >= needed
 
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
