@@ -3,43 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import yaml
 
 from calmline import default_engine
 from calmline.coach.coach import Coach
 from calmline.coach.events import Event, EventKind, Guidance
 from calmline.errors import ConversationClosed, EventError, EventOrderError
-from tests.caseload import CASES
-
-START = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
-KINDS = {
-    "customer": EventKind.CUSTOMER_MESSAGE,
-    "agent": EventKind.AGENT_MESSAGE,
-    "draft": EventKind.AGENT_DRAFT,
-    "end": EventKind.CONVERSATION_END,
-}
-
-
-def _scenarios() -> list[Any]:
-    return [
-        pytest.param(yaml.safe_load(path.read_text(encoding="utf-8")), id=path.stem)
-        for path in sorted((CASES / "coach").glob("*.yml"))
-    ]
-
-
-def _event(n: int, step: dict[str, Any]) -> Event:
-    (role,) = (k for k in KINDS if k in step)
-    return Event(
-        id=f"e{n}",
-        kind=KINDS[role],
-        at=START + timedelta(seconds=step["at"]),
-        text=step[role] or "",
-        author="Agent" if role in ("agent", "draft") else None,
-    )
+from tests.coach.scripted import START, event, scenarios
 
 
 def _check(n: int, guidance: Guidance, expect: dict[str, Any]) -> None:
@@ -67,13 +40,13 @@ def _check(n: int, guidance: Guidance, expect: dict[str, Any]) -> None:
         assert any(expect["note"] in note for note in guidance.notes), where
 
 
-@pytest.mark.parametrize("scenario", _scenarios())
+@pytest.mark.parametrize("scenario", scenarios("coach"))
 def test_scenario(scenario: dict[str, Any]) -> None:
     coach = Coach(
         default_engine(), conversation_id="conv", customer_name=scenario.get("customer_name")
     )
     for n, step in enumerate(scenario["events"]):
-        guidance = coach.feed(_event(n, step))
+        guidance = coach.feed(event(n, step))
         _check(n, guidance, step.get("expect", {}))
         # every suggested line names the customer when their name is known
         name = scenario.get("customer_name")

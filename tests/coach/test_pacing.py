@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from calmline import Engine, load_playbook
 from calmline.coach.events import Event, EventKind
@@ -15,39 +14,15 @@ from calmline.coach.pacing import Pacer, seconds_text, text_size
 from calmline.core.types import AbuseLevel, MessageAnalysis
 from calmline.errors import EventError, EventOrderError, PlaybookError
 from calmline.playbook.pacing import PacingSettings
-from tests.caseload import CASES
-
-START = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
-KINDS = {
-    "customer": EventKind.CUSTOMER_MESSAGE,
-    "agent": EventKind.AGENT_MESSAGE,
-    "draft": EventKind.AGENT_DRAFT,
-}
+from tests.coach.scripted import START, scenarios
+from tests.coach.scripted import event as scripted_event
 
 
-def _scenarios() -> list[Any]:
-    return [
-        pytest.param(yaml.safe_load(path.read_text(encoding="utf-8")), id=path.stem)
-        for path in sorted((CASES / "pacing").glob("*.yml"))
-    ]
-
-
-def _event(n: int, step: dict[str, Any]) -> Event:
-    (role,) = (k for k in KINDS if k in step)
-    return Event(
-        id=f"e{n}",
-        kind=KINDS[role],
-        at=START + timedelta(seconds=step["at"]),
-        text=step[role],
-        duration_s=step.get("duration"),
-    )
-
-
-@pytest.mark.parametrize("scenario", _scenarios())
+@pytest.mark.parametrize("scenario", scenarios("pacing"))
 def test_pacing_scenario(engine: Engine, scenario: dict[str, Any]) -> None:
     pacer = Pacer(PacingSettings(**scenario.get("settings", {})))
     for n, step in enumerate(scenario["events"]):
-        event = _event(n, step)
+        event = scripted_event(n, step)
         analysis = (
             engine.analyze_message(event.text) if event.kind is EventKind.CUSTOMER_MESSAGE else None
         )

@@ -34,6 +34,7 @@ from calmline.cli import (
     _write_json,
     out,
 )
+from calmline.cli.db import DatabaseUrlOption
 from calmline.errors import NotifyError
 from calmline.notify import (
     CHANNEL_NAMES,
@@ -54,17 +55,6 @@ notify_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="CALMLINE_DATABASE_URL",
-        metavar="URL",
-        help="SQLAlchemy URL of the database (also CALMLINE_DATABASE_URL). Default: the "
-        "SQLite file calmline.db in the data directory (CALMLINE_DATA_DIR).",
-        show_default=False,
-    ),
-]
 SettingsOption = Annotated[
     Path | None,
     typer.Option(
