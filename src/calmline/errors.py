@@ -63,6 +63,12 @@ class ProtocolError(PlaybookError):
     code = "protocol_invalid"
 
 
+class ScenarioError(PlaybookError):
+    """A roleplay scenario file is unreadable, not YAML, or does not match the format."""
+
+    code = "scenario_invalid"
+
+
 class EventError(InputError):
     """An event given to the coach cannot be used (missing id or timestamp, bad kind...)."""
 
