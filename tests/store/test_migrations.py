@@ -20,7 +20,15 @@ from calmline.store.db import (
 )
 from calmline.store.models import Base
 
-TABLES = {"conversations", "events", "incidents", "notifications", "alembic_version"}
+TABLES = {
+    "conversations",
+    "events",
+    "incidents",
+    "notifications",
+    "trainees",
+    "training_sessions",
+    "alembic_version",
+}
 
 
 def test_migrations_run_up_from_an_empty_database(database_url: str) -> None:

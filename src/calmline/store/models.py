@@ -1,4 +1,4 @@
-"""The stored tables: conversations, their events, incidents and the notification outbox.
+"""The stored tables: conversations, their events, incidents, the notification outbox and training.
 
 The same models run on SQLite and PostgreSQL. Date-times are stored in UTC and always come back
 timezone-aware (SQLite has no time zones, so :class:`UTCDateTime` does the conversion); JSON
@@ -212,3 +212,47 @@ class Notification(Base):
     delivered_at: Mapped[datetime | None]
 
     incident: Mapped[Incident | None] = relationship()
+
+
+#: Lengths of the training columns: scenario names and how a session ended.
+SCENARIO_CHARS = 200
+OUTCOME_CHARS = 32
+
+
+class Trainee(Base):
+    """Someone who practises with the roleplay trainer, known by a unique name."""
+
+    __tablename__ = "trainees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_CHARS), unique=True)
+    created_at: Mapped[datetime]
+
+    sessions: Mapped[list[TrainingSession]] = relationship(
+        back_populates="trainee", order_by="TrainingSession.finished_at", passive_deletes=True
+    )
+
+
+class TrainingSession(Base):
+    """One roleplay session of a trainee: the scenario, how it ended and its debrief."""
+
+    __tablename__ = "training_sessions"
+    __table_args__ = (
+        Index("ix_training_sessions_trainee_id_finished_at", "trainee_id", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id", ondelete="CASCADE"))
+    scenario: Mapped[str] = mapped_column(String(SCENARIO_CHARS))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    #: how the session ended, e.g. resolved, left_angry, protocol_end, premature_end
+    outcome: Mapped[str] = mapped_column(String(OUTCOME_CHARS))
+    passed: Mapped[bool]
+    #: {"A": .., "B": .., "C": .., "D": .., "E": .., "overall": ..}: 0-100, null when not counted
+    scores: Mapped[dict[str, Any]]
+    #: the whole debrief as the trainer wrote it (Debrief.to_dict())
+    debrief: Mapped[dict[str, Any]]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+
+    trainee: Mapped[Trainee] = relationship(back_populates="sessions")
