@@ -37,6 +37,13 @@ class InputError(CalmlineError):
     code = "input_invalid"
 
 
+class TrainingError(InputError):
+    """A training session was used out of turn (a reply before the opening, after the end)
+    or given a reply or time it cannot use."""
+
+    code = "training_invalid"
+
+
 class MessageTooLong(InputError):
     """A message is longer than the configured limit (``limits.max_message_chars``)."""
 
