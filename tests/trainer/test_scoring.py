@@ -106,3 +106,34 @@ def test_an_unfinished_session_cannot_be_scored(shouter: Scenario) -> None:
     session.opening()
     with pytest.raises(TrainingError, match="not ended"):
         score(session)
+
+
+@pytest.mark.parametrize(
+    ("offer", "option", "expected_e"),
+    [
+        (
+            "What I can offer you is £480 towards the £640, and I will arrange it today.",
+            "bargain",
+            100,
+        ),
+        ("I will pay the full amount, £640, today.", "grant", 60),
+        ("I'm sorry, the policy pays £320 because food is bought at home too.", "stand_firm", 40),
+    ],
+)
+def test_relent_is_judged_against_the_advice(offer: str, option: str, expected_e: int) -> None:
+    claim = load_scenarios()["insurance-claim"]
+    session = Session(claim, ENGINE, seed=1)
+    session.opening()
+    session.reply("Helen, I'm so sorry you were told it was covered.", seconds=20)
+    if not session.done:
+        session.reply(offer, seconds=20)
+    while not session.done:
+        session.reply("I will send you the confirmation by email today.", seconds=20)
+    offers = [e.offer for e in session.transcript if e.offer]
+    assert offers[0] == option
+    debrief = score(session)
+    assert debrief.scores["E"] == expected_e
+    assert debrief.scores["D"] is None  # not an abusive persona
+    if expected_e < 100:
+        change = next(c for c in debrief.to_change if c.principle.startswith("E"))
+        assert "£480" in change.better  # the advised bargain, in words to say

@@ -332,8 +332,8 @@ def _to_change(
                     35,
                     Change(
                         advice.principle,
-                        f"The relent advice here is to {advice.recommendation.replace('_', ' ')}"
-                        f" ({advice.reasoning[0] if advice.reasoning else ''}).".replace(" ()", ""),
+                        "Offer what the relent advice recommends. "
+                        + (advice.reasoning[-1] if advice.reasoning else ""),
                         said,
                         advice.wording,
                     ),
