@@ -149,6 +149,10 @@ class ThreatDetector(Detector):
     def wants(self, scan: Scan) -> bool:
         return has_hits(scan.hits, self.key, self._TRIGGERS)
 
+    def triggers(self) -> frozenset[str] | None:
+        # asked only when one of its own words is in the message (most messages have none)
+        return None if self.patterns else frozenset({self.key})
+
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
         params: ThreatParams = self.params
