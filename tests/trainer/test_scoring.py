@@ -137,3 +137,19 @@ def test_relent_is_judged_against_the_advice(offer: str, option: str, expected_e
     if expected_e < 100:
         change = next(c for c in debrief.to_change if c.principle.startswith("E"))
         assert "£480" in change.better  # the advised bargain, in words to say
+
+
+def test_ignoring_the_shouting_costs_d_and_the_better_line_is_the_d1_script(
+    shouter: Scenario,
+) -> None:
+    debrief = score(_session(shouter, [(APOLOGY, 20)] * 12))
+    assert debrief.scores["D"] == 40
+    change = next(c for c in debrief.to_change if c.principle == "D1")
+    assert change.said == APOLOGY
+    assert change.better.startswith("Ray")
+
+
+def test_warning_a_customer_who_is_not_abusive_costs_d(shouter: Scenario) -> None:
+    warn = "If this continues I will have no option but to end this conversation."
+    calm = score(_session(shouter, [(MAKE_AWARE, 20), (APOLOGY, 20), (warn, 20), (OFFER, 20)]))
+    assert calm.scores["D"] == 80

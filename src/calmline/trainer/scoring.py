@@ -187,12 +187,12 @@ def _score_d(pairs: Sequence[tuple[Exchange | None, Exchange]], outcome: Outcome
     if outcome is Outcome.ENDED_IMPROPERLY:
         return 0
     score = 100
-    abusive_lines = [c for c, _ in pairs if c is not None and c.hostile]
-    acted_on_abuse = any(r.acts for c, r in pairs if c is not None and c.hostile)
+    abusive_lines = [c for c, _ in pairs if c is not None and c.abusive]
+    acted_on_abuse = any(r.acts for c, r in pairs if c is not None and c.abusive)
     if abusive_lines and not acted_on_abuse:
         score -= 60
-    # a warning to a customer who was not hostile is power used bluntly (C5)
-    score -= 20 * sum(1 for c, r in pairs if "warn" in r.acts and not (c and c.hostile))
+    # a warning to a customer who was not abusive is power used bluntly (C5)
+    score -= 20 * sum(1 for c, r in pairs if "warn" in r.acts and not (c and c.abusive))
     return max(0, score)
 
 
@@ -239,7 +239,7 @@ def _went_well(
         good.append(f"{name} accepted your answer: the conversation was resolved.")
     elif outcome is Outcome.ENDED_PROPERLY:
         good.append("You ended the conversation through the protocol, warnings given (D3-D5).")
-    first_act = next((r for c, r in pairs if r.acts and c is not None and c.hostile), None)
+    first_act = next((r for c, r in pairs if r.acts and c is not None and c.abusive), None)
     if first_act is not None and "make_aware" in first_act.acts:
         good.append(f'You made {name} aware of the behaviour (D1): "{first_act.text}"')
     if "apology" in behaviours:
@@ -304,9 +304,9 @@ def _to_change(
             )
     persona = session.scenario.persona
     if persona.abusive:
-        hostile = [(c, r) for c, r in pairs if c is not None and c.hostile]
-        if hostile and not any(r.acts for _, r in hostile):
-            _, reply = hostile[0]
+        abusive = [(c, r) for c, r in pairs if c is not None and c.abusive]
+        if abusive and not any(r.acts for _, r in abusive):
+            _, reply = abusive[0]
             line = protocol_line(
                 session.playbook.protocol, "D1", customer_name=persona.name.split()[0]
             )

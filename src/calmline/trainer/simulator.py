@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from calmline.coach.coach import ACT_ORDER, Coach
-from calmline.coach.events import Event, EventKind, Guidance
+from calmline.coach.events import CustomerState, Event, EventKind, Guidance
 from calmline.coach.protocol import classify_acts
 from calmline.coach.relent import Figure, RelentAdvice, RelentRequest, advise_relent
 from calmline.core.analyzer import Engine
@@ -116,6 +116,9 @@ class Exchange:
     fixed: str | None = None
     #: customer: the line was hostile (a reply to it should wait, A3)
     hostile: bool = False
+    #: customer: the coach read the line as abusive (shouting or swearing at the agent):
+    #: the boundary protocol applies (D)
+    abusive: bool = False
     #: trainee: the relent option an offer was closest to (demand personas)
     offer: str | None = None
 
@@ -124,6 +127,7 @@ class Exchange:
         if self.role == "customer":
             out["band"] = self.band.value if self.band else None
             out["hostile"] = self.hostile
+            out["abusive"] = self.abusive
         else:
             out["reply_seconds"] = self.reply_seconds
             out["intent"] = self.intent.value if self.intent else None
@@ -384,11 +388,12 @@ class Session:
             self._clock += CUSTOMER_SECONDS
         text = render(template, self.scenario.slots(self.trainee))
         band = self.band
-        hostile = False
+        hostile = abusive = False
         if not self.coach.closed:
             guidance = self.coach.feed(self._event(EventKind.CUSTOMER_MESSAGE, text))
             if guidance.analysis is not None:
                 hostile = self.coach.pacer.is_hostile(guidance.analysis)
+            abusive = guidance.state in (CustomerState.ABUSIVE, CustomerState.UNSAFE)
         self._customer_lines += 1
         self._transcript.append(
             Exchange(
@@ -398,6 +403,7 @@ class Session:
                 state=self._state,
                 band=band,
                 hostile=hostile,
+                abusive=abusive,
             )
         )
         return CustomerTurn(text, band, answers, self._outcome if final else None)
