@@ -33,7 +33,7 @@ PREMATURE_END_RULE = "D5"
 #: Pacing advice kinds a reply can earn (see calmline.coach.pacing).
 PACING_KINDS = ("replied_too_fast", "time_out", "wall_of_text", "rapid_fire", "words_per_minute")
 #: Placeholders every customer line may use; ``facts.terms`` adds more.
-LINE_SLOTS = frozenset({"customer", "company", "agent"})
+LINE_SLOTS = frozenset({"customer", "company"})
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 _BUILT_IN_PACKAGE = "calmline.trainer"
 
@@ -270,12 +270,9 @@ class Scenario(Model):
     def placeholders(self) -> frozenset[str]:
         return LINE_SLOTS | frozenset(self.facts.terms)
 
-    def slots(self, agent: str | None = None) -> dict[str, str]:
+    def slots(self) -> dict[str, str]:
         """The values of the placeholders of the lines."""
-        slots = {"customer": self.persona.name, "company": self.facts.company}
-        slots["agent"] = agent or "you"
-        slots.update(self.facts.terms)
-        return slots
+        return {"customer": self.persona.name, "company": self.facts.company, **self.facts.terms}
 
 
 # ----- checks against the playbook ----------------------------------------------------------

@@ -386,7 +386,7 @@ class Session:
     def _say(self, template: str, *, answers: Intent | None, final: bool = False) -> CustomerTurn:
         if self.started:
             self._clock += CUSTOMER_SECONDS
-        text = render(template, self.scenario.slots(self.trainee))
+        text = render(template, self.scenario.slots())
         band = self.band
         hostile = abusive = False
         if not self.coach.closed:
