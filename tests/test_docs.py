@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from calmline import Engine, Role
 from calmline.cli import OutputFormat, app
 from calmline.cli.protocol import ProtocolFormat
+from calmline.cli.train import TrainFormat
 from calmline.coach.protocol import ProtocolMachine, classify_acts
 from calmline.core.types import SIGNAL_TYPES
 from calmline.docsgen import (
@@ -169,6 +170,7 @@ CHOICES = {
     "fmt": [f.value for f in OutputFormat],
     "input_format": [f.value for f in TranscriptFormat],
     "protocol_format": [f.value for f in ProtocolFormat],
+    "train_format": [f.value for f in TrainFormat],
 }
 
 
@@ -190,6 +192,8 @@ DOCUMENTED_COMMANDS = [
     "calmline incidents ack",
     "calmline relent",
     "calmline protocol show",
+    "calmline train",
+    "calmline progress",
 ]
 
 
