@@ -47,9 +47,12 @@ MAX_REPLY_CHARS = 4000
 ARGUMENT_RULES = frozenset({"A8", "B1", "B2", "B3", "B6"})
 #: Acts the customer answers as a protocol step, most advanced first.
 PROTOCOL_INTENTS = (Intent.WARN, Intent.ASK_TO_STOP, Intent.MAKE_AWARE)
+#: A no: "No, ...", "I can't", "that's not possible" (not "I can't imagine how ...", and not
+#: "it won't happen again", which is a promise).
 _NO = re.compile(
-    r"(?:^\s*no\b|\b(?:can ?not|can't|cannot|won't|will not|unable to|not able to|"
-    r"not possible|no way|not going to)\b)",
+    r"(?:^\s*no\b|\b(?:can ?not|can't|cannot|unable to|not able to)\b"
+    r"(?!\s+(?:imagine|believe|thank|tell you how|apologi[sz]e enough))"
+    r"|\b(?:not possible|no way)\b)",
     re.IGNORECASE,
 )
 _FIGURE = re.compile(
