@@ -118,3 +118,14 @@ def test_no_reply_after_the_end(shouter: Scenario) -> None:
     session.reply("I am ending this conversation now. Goodbye.", seconds=20)
     with pytest.raises(TrainingError, match="has ended"):
         session.reply("Hello?", seconds=5)
+
+
+def test_each_reply_says_which_reactions_moved_the_state(shouter: Scenario) -> None:
+    session = Session(shouter, ENGINE, seed=1)
+    session.opening()
+    session.reply("You're wrong, the driver did come.", seconds=20)
+    trainee = session.transcript[-2]
+    assert "rules.B1" in trainee.reactions
+    assert "every_turn" in trainee.reactions
+    assert trainee.to_dict()["reactions"] == list(trainee.reactions)
+    assert trainee.state is not None and trainee.state.anger > shouter.start.anger

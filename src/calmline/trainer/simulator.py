@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -124,6 +124,8 @@ class Exchange:
     abusive: bool = False
     #: trainee: the relent option an offer was closest to (demand personas)
     offer: str | None = None
+    #: trainee: the entries of the scenario's reaction table it matched ("rules.B1" ...)
+    reactions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"role": self.role, "text": self.text, "at": round(self.at, 3)}
@@ -140,6 +142,7 @@ class Exchange:
             out["pacing"] = list(self.pacing)
             if self.offer:
                 out["offer"] = self.offer
+            out["reactions"] = list(self.reactions)
         if self.state is not None:
             out["state"] = {k: round(v, 3) for k, v in self.state.model_dump().items()}
         return out
@@ -335,7 +338,8 @@ class Session:
         acts = tuple(a for a in ACT_ORDER if a in self._acts_of(text))
         intent = reply_intent(text, guidance, acts)
         offer = self._offer_option(text) if intent is Intent.OFFER else None
-        self._state = _moved(self._state, self._reactions(guidance, acts, intent, offer))
+        reactions = self._reactions(guidance, acts, intent, offer)
+        self._state = _moved(self._state, list(reactions.values()))
         self._transcript.append(
             Exchange(
                 role="trainee",
@@ -351,6 +355,7 @@ class Session:
                 pacing=tuple(p.kind for p in guidance.pacing),
                 fixed=guidance.fixed,
                 offer=offer,
+                reactions=tuple(reactions),
             )
         )
         if "end" in acts:
@@ -437,23 +442,22 @@ class Session:
 
     def _reactions(
         self, guidance: Guidance, acts: Sequence[str], intent: Intent, offer: str | None
-    ) -> list[StateChange]:
+    ) -> dict[str, StateChange]:
+        """The entries of the reaction table a reply matches, by "table.key"."""
         table = self.scenario.reactions
-        changes = [table.every_turn]
-        changes += [
-            table.credits[b]
-            for b in sorted({c.behaviour for c in guidance.credits})
-            if b in table.credits
-        ]
-        changes += [
-            table.rules[r] for r in sorted({f.rule for f in guidance.findings}) if r in table.rules
-        ]
-        changes += [table.acts[a] for a in acts if a in table.acts]
-        changes += [
-            table.pacing[k] for k in sorted({p.kind for p in guidance.pacing}) if k in table.pacing
-        ]
-        if intent in table.intents:
-            changes.append(table.intents[intent])
-        if offer is not None and offer in table.offers:
-            changes.append(table.offers[offer])
-        return changes
+        keys = {
+            "credits": sorted({c.behaviour for c in guidance.credits}),
+            "rules": sorted({f.rule for f in guidance.findings}),
+            "acts": list(acts),
+            "pacing": sorted({p.kind for p in guidance.pacing}),
+            "intents": [intent.value],
+            "offers": [offer] if offer else [],
+        }
+        matched: dict[str, StateChange] = {}
+        for section, names in keys.items():
+            entries: Mapping[str, StateChange] = getattr(table, section)
+            for name in names:
+                if name in entries:
+                    matched[f"{section}.{name}"] = entries[name]
+        matched["every_turn"] = table.every_turn
+        return matched
