@@ -141,6 +141,9 @@ def test_text_output_shows_the_transcript_and_the_debrief(tmp_path: Path) -> Non
         (b"Hello.\n", (), "--replies needs --scenario NAME"),
         (b"Hello.\n", ("-s", "shouter", "--reply-seconds", "-1"), "--reply-seconds: expected 0"),
         (b"I'm sorry.\n", ("-s", "shouter", "--seed", "1"), "ran out before the session ended"),
+        (b"Hello.\n", ("-s", "shouter", "--seed", "-1"), "--seed: expected a whole number"),
+        (b"Hello.\n", ("-s", "shouter", "--seed", str(2**64)), "--seed: expected a whole"),
+        (b"Hello.\n", ("-s", "shouter", "--trainee", "  "), "trainee: the name is empty"),
     ],
 )
 def test_bad_input_is_one_clear_error_and_exit_2(

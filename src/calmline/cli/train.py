@@ -33,7 +33,7 @@ from calmline.core.analyzer import Engine
 from calmline.errors import InputError
 from calmline.playbook.schema import Playbook
 from calmline.store.db import make_engine, make_session_factory
-from calmline.store.training import Progress, TrainingStore, Trend
+from calmline.store.training import Progress, TrainingStore, Trend, check_trainee
 from calmline.trainer.scenario import Band, Scenario, load_scenarios
 from calmline.trainer.scoring import Debrief, score
 from calmline.trainer.simulator import MAX_REPLY_CHARS, CustomerTurn, Session
@@ -46,6 +46,8 @@ MAX_REPLIES_BYTES = 1_000_000
 QUIT_WORDS = frozenset({"/quit", "/q", "/exit"})
 #: Seeds drawn when none is given (small enough to retype).
 _SEED_RANGE = 1_000_000
+#: Largest seed taken (what the store keeps: a signed 64-bit number).
+MAX_SEED = 2**63 - 1
 
 
 class TrainFormat(StrEnum):
@@ -337,7 +339,11 @@ def debrief_view(debrief: Debrief, customer: str) -> RenderableType:
 
 
 def _seed(seed: int | None) -> int:
-    return seed if seed is not None else secrets.randbelow(_SEED_RANGE)
+    if seed is None:
+        return secrets.randbelow(_SEED_RANGE)
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError(f"--seed: expected a whole number from 0 to {MAX_SEED}, got {seed}")
+    return seed
 
 
 def _check_seconds(seconds: float) -> float:
@@ -440,6 +446,9 @@ def train(
             else:
                 out.print(scenario_table(scenarios))
             return
+        # Check the trainee and the database before playing, not after a whole session.
+        if trainee is not None:
+            trainee = check_trainee(trainee)
         store = _store(database_url) if trainee is not None else None
         started = _now()
         if replies is not None:
