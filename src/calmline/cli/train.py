@@ -171,12 +171,9 @@ def play_replies(
 
 
 def _customer_line(turn: CustomerTurn, name: str) -> Text:
-    return Text.assemble(
-        (f"{name}", "bold"),
-        (f" ({turn.band.value})", _BAND_STYLE[turn.band]),
-        ": ",
-        turn.text,
-    )
+    # The band stays hidden during the chat (reading the customer is part of the exercise);
+    # the debrief's transcript shows it.
+    return Text.assemble((f"{name}: ", "bold cyan"), turn.text)
 
 
 def play_interactively(
@@ -450,12 +447,12 @@ def train(
         if trainee is not None:
             trainee = check_trainee(trainee)
         store = _store(database_url) if trainee is not None else None
-        started = _now()
         if replies is not None:
             if scenario_name is None:
                 raise InputError("--replies needs --scenario NAME (see calmline train --list)")
             chosen = _scenario(scenarios, scenario_name)
             lines = read_replies(replies)
+            started = _now()
             session, used = play_replies(
                 chosen,
                 engine,
@@ -477,6 +474,7 @@ def train(
                 chosen = (
                     _scenario(scenarios, scenario_name) if scenario_name is not None else None
                 ) or _pick(scenarios)
+                started = _now()
                 played = play_interactively(
                     chosen,
                     engine,
