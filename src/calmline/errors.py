@@ -116,3 +116,9 @@ class UnknownIncident(StoreError):
     """No incident has this id."""
 
     code = "incident_unknown"
+
+
+class UnknownTrainee(StoreError):
+    """No trainee has this name (no session of theirs was stored)."""
+
+    code = "trainee_unknown"

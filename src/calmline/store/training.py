@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from calmline.errors import InputError, StoreError
+from calmline.errors import InputError, StoreError, UnknownTrainee
 from calmline.store import models
 from calmline.store.db import check_schema, store_errors, write_session
 from calmline.store.models import NAME_CHARS, OUTCOME_CHARS, SCENARIO_CHARS
@@ -37,12 +37,6 @@ TREND_WINDOW = 3
 TREND_MARGIN = 5.0
 
 _SEED_RANGE = (-(2**63), 2**63 - 1)
-
-
-class UnknownTrainee(StoreError):
-    """No trainee has this name (no session of theirs was stored)."""
-
-    code = "trainee_unknown"
 
 
 class Trend(StrEnum):
