@@ -151,6 +151,16 @@ def test_an_unknown_trainee_is_a_clear_error(sessions: sessionmaker[Session]) ->
         store.sessions("nobody")
 
 
+def test_a_mistyped_trainee_name_gets_a_suggestion(sessions: sessionmaker[Session]) -> None:
+    store = TrainingStore(sessions)
+    store.record("Ada Okafor", debrief())
+    with pytest.raises(UnknownTrainee, match="did you mean 'Ada Okafor'"):
+        store.progress("ada okafr")
+    with pytest.raises(UnknownTrainee) as raised:
+        store.progress("Zed")
+    assert "did you mean" not in raised.value.message
+
+
 def _without(key: str) -> dict[str, Any]:
     value = debrief()
     del value[key]

@@ -10,6 +10,7 @@ attempts, the best overall score and whether it was ever passed.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -384,7 +385,10 @@ class TrainingStore:
         with self._read(f"reading the training sessions of {name!r}") as session:
             row = self._trainee_row(session, name)
             if row is None:
-                raise UnknownTrainee(f"no trainee {name!r}: no session of theirs is stored")
+                known = session.scalars(sa.select(models.Trainee.name)).all()
+                raise UnknownTrainee(
+                    f"no trainee {name!r}: no session of theirs is stored{_suggest(name, known)}"
+                )
             rows = session.scalars(
                 sa.select(models.TrainingSession)
                 .where(models.TrainingSession.trainee_id == row.id)
@@ -425,3 +429,12 @@ class TrainingStore:
     def _read(self, doing: str) -> Iterator[Session]:
         with store_errors(self._db, doing), self._sessions() as session:
             yield session
+
+
+def _suggest(name: str, known: Sequence[str]) -> str:
+    """ "; did you mean ..." for a mistyped trainee name (case and spelling), else nothing."""
+    by_folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(by_folded[c]) for c in close) + "?"
