@@ -167,6 +167,29 @@ def write_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
 
 
+class MigratedDatabase:
+    """The database a service works on: checked to be migrated when opened, with read and
+    write transactions whose driver errors become StoreError saying what was being done."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        bind = session_factory.kw.get("bind")
+        if not isinstance(bind, sa.Engine):
+            raise StoreError("the session factory is not bound to a database engine")
+        check_schema(bind)
+        self.engine = bind
+        self.sessions = session_factory
+
+    @contextmanager
+    def writing(self, doing: str) -> Iterator[Session]:
+        with store_errors(self.engine, doing), write_session(self.sessions) as session:
+            yield session
+
+    @contextmanager
+    def reading(self, doing: str) -> Iterator[Session]:
+        with store_errors(self.engine, doing), self.sessions() as session:
+            yield session
+
+
 # ----- errors -------------------------------------------------------------------------------------
 
 

@@ -18,8 +18,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,12 +35,11 @@ from calmline.errors import (
     EventError,
     EventOrderError,
     InputError,
-    StoreError,
     UnknownConversation,
 )
 from calmline.settings import NotifySettings
 from calmline.store import models, queries
-from calmline.store.db import check_schema, store_errors, write_session
+from calmline.store.db import MigratedDatabase
 from calmline.store.decode import guidance_from_dict
 from calmline.store.models import CHANNEL_CHARS, ID_CHARS, NAME_CHARS, TARGET_CHARS
 from calmline.store.queries import IncidentFilter, unstorable
@@ -183,12 +181,7 @@ class ConversationService:
         clock: Callable[[], datetime] = _utc_now,
         cached_coaches: int = DEFAULT_CACHED_COACHES,
     ) -> None:
-        bind = session_factory.kw.get("bind")
-        if not isinstance(bind, sa.Engine):
-            raise StoreError("the session factory is not bound to a database engine")
-        check_schema(bind)
-        self._db = bind
-        self._sessions = session_factory
+        self._database = MigratedDatabase(session_factory)
         self.engine = engine
         self.notify = notify if notify is not None else NotifySettings()
         self._targets = notification_targets(self.notify)
@@ -218,7 +211,7 @@ class ConversationService:
         """
         conversation_id = _check_conversation_id(conversation_id)
         details = _Details(customer_name, customer_id, agent, channel)
-        with self._write(f"opening conversation {conversation_id}") as session:
+        with self._database.writing(f"opening conversation {conversation_id}") as session:
             row = self._lock_conversation(session, conversation_id, details, create=True)
             return StoredConversation.from_row(row)
 
@@ -245,7 +238,7 @@ class ConversationService:
         event = _check_event(event, conversation_id)
         details = _Details(customer_name, customer_id, agent, channel)
         doing = f"storing event {event.id} of conversation {conversation_id}"
-        with self._write(doing) as session:
+        with self._database.writing(doing) as session:
             row = self._lock_conversation(session, conversation_id, details, create=create)
             stored = session.scalars(
                 sa.select(models.Event).where(
@@ -280,20 +273,22 @@ class ConversationService:
 
     def acknowledge(self, incident_id: int, by: str) -> StoredIncident:
         """Record that the line manager ``by`` has seen the incident (D7)."""
-        with self._write(f"acknowledging incident {incident_id}") as session:
+        with self._database.writing(f"acknowledging incident {incident_id}") as session:
             return queries.acknowledge_incident(session, incident_id, by, self._clock())
 
     # ----- reading ------------------------------------------------------------------------------
 
     def get_conversation(self, conversation_id: str) -> StoredConversation:
         conversation_id = _check_conversation_id(conversation_id)
-        with self._read(f"reading conversation {conversation_id}") as session:
+        with self._database.reading(f"reading conversation {conversation_id}") as session:
             return queries.get_conversation(session, conversation_id)
 
     def events(self, conversation_id: str) -> tuple[StoredEvent, ...]:
         """The conversation's events in the order they were stored, each with its guidance."""
         conversation_id = _check_conversation_id(conversation_id)
-        with self._read(f"reading the events of conversation {conversation_id}") as session:
+        with self._database.reading(
+            f"reading the events of conversation {conversation_id}"
+        ) as session:
             return queries.list_events(session, conversation_id)
 
     def incidents(
@@ -306,24 +301,14 @@ class ConversationService:
     ) -> tuple[StoredIncident, ...]:
         """Incidents, the most recently ended first; ``customer`` is an id or a name."""
         where = IncidentFilter(customer, since, unacknowledged, limit)
-        with self._read("listing incidents") as session:
+        with self._database.reading("listing incidents") as session:
             return queries.list_incidents(session, where)
 
     def incident(self, incident_id: int) -> StoredIncident:
-        with self._read(f"reading incident {incident_id}") as session:
+        with self._database.reading(f"reading incident {incident_id}") as session:
             return queries.get_incident(session, incident_id)
 
     # ----- inside a transaction -------------------------------------------------------------
-
-    @contextmanager
-    def _write(self, doing: str) -> Iterator[Session]:
-        with store_errors(self._db, doing), write_session(self._sessions) as session:
-            yield session
-
-    @contextmanager
-    def _read(self, doing: str) -> Iterator[Session]:
-        with store_errors(self._db, doing), self._sessions() as session:
-            yield session
 
     def _lock_conversation(
         self, session: Session, conversation_id: str, details: _Details, *, create: bool

@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from calmline.errors import InputError, StoreError, UnknownTrainee
 from calmline.store import models
-from calmline.store.db import check_schema, store_errors, write_session
+from calmline.store.db import MigratedDatabase
 from calmline.store.models import NAME_CHARS, OUTCOME_CHARS, SCENARIO_CHARS
 from calmline.store.queries import unstorable
 
@@ -317,12 +316,7 @@ class TrainingStore:
         *,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        bind = session_factory.kw.get("bind")
-        if not isinstance(bind, sa.Engine):
-            raise StoreError("the session factory is not bound to a database engine")
-        check_schema(bind)
-        self._db = bind
-        self._sessions = session_factory
+        self._database = MigratedDatabase(session_factory)
         self._clock = clock
 
     def record(
@@ -357,7 +351,7 @@ class TrainingStore:
                 f"started_at {started.isoformat()} is after finished_at {finished.isoformat()}"
             )
 
-        with self._write(f"recording a training session of {name!r}") as session:
+        with self._database.writing(f"recording a training session of {name!r}") as session:
             row = self._trainee(session, name)
             stored = models.TrainingSession(
                 trainee_id=row.id,
@@ -376,13 +370,13 @@ class TrainingStore:
 
     def trainees(self) -> tuple[str, ...]:
         """Every trainee's name, in alphabetical order."""
-        with self._read("listing trainees") as session:
+        with self._database.reading("listing trainees") as session:
             return tuple(session.scalars(sa.select(models.Trainee.name).order_by("name")))
 
     def sessions(self, trainee: str) -> tuple[StoredTrainingSession, ...]:
         """The trainee's sessions, oldest first; UnknownTrainee when none was ever recorded."""
         name = check_trainee(trainee)
-        with self._read(f"reading the training sessions of {name!r}") as session:
+        with self._database.reading(f"reading the training sessions of {name!r}") as session:
             row = self._trainee_row(session, name)
             if row is None:
                 known = session.scalars(sa.select(models.Trainee.name)).all()
@@ -419,16 +413,6 @@ class TrainingStore:
         if row is None:  # pragma: no cover - the insert above or another writer made it
             raise StoreError(f"trainee {name!r} could not be created")
         return row
-
-    @contextmanager
-    def _write(self, doing: str) -> Iterator[Session]:
-        with store_errors(self._db, doing), write_session(self._sessions) as session:
-            yield session
-
-    @contextmanager
-    def _read(self, doing: str) -> Iterator[Session]:
-        with store_errors(self._db, doing), self._sessions() as session:
-            yield session
 
 
 def _suggest(name: str, known: Sequence[str]) -> str:
