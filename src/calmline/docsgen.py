@@ -483,7 +483,7 @@ def _principle_index(engine: Engine, infos: Sequence[RuleInfo]) -> list[str]:
     for p in playbook.principles:
         rules = ", ".join(f"[{i.id}](#{i.id.lower()})" for i in infos if i.principle == p.id)
         signals = ", ".join(
-            f"[{t}](signals.md#{t.replace('.', '-')})"
+            f"[{t}](signals.md#{t.replace('.', '-') if t in SIGNAL_TYPES else 'custom'})"
             for t, principle in signal_principles.items()
             if principle == p.id
         )

@@ -88,6 +88,10 @@ def test_an_event_without_a_time_zone_or_text_is_refused() -> None:
         Event("e1", EventKind.CUSTOMER_MESSAGE, START, "   ")
     with pytest.raises(EventError, match="kind"):
         Event("e1", "shout", START, "Hello")  # type: ignore[arg-type]
+    with pytest.raises(EventError, match="author must be a non-empty name"):
+        Event("e1", EventKind.AGENT_MESSAGE, START, "Hello", author=5)  # type: ignore[arg-type]
+    with pytest.raises(EventError, match="duration_s must be a finite"):
+        Event("e1", EventKind.AGENT_MESSAGE, START, "Hello", duration_s=float("inf"))
 
 
 def test_a_returning_customer_brings_the_last_incident_summary_once() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from benchmarks.hostile_inputs import FAMILIES
 
+import calmline
 from calmline import AbuseLevel, MessageTooLong, Role, Severity, Turn, default_engine
 from calmline.engine import build_engine
 from calmline.playbook.loader import load_playbook
@@ -129,3 +130,16 @@ def test_a_draft_at_the_limit_is_checked_even_when_its_fix_outgrows_it() -> None
     check = engine.check_reply(text)
     check_reply_result(text, check)
     assert len(check.fixed) > engine.max_chars
+
+
+@pytest.mark.parametrize("ligature", ["\ufdfa", "\ufdfb", "\u3392"])
+def test_a_character_that_folds_into_several_words_keeps_every_later_span_right(
+    ligature: str,
+) -> None:
+    # NFKC turns U+FDFA into four words; the tokens after it must still line up.
+    analysis = calmline.analyze_message(f"{ligature} you idiot, fuck you")
+    assert {"insult", "profanity"} <= analysis.types
+    for signal in analysis.signals:
+        assert analysis.text[signal.span[0] : signal.span[1]] == signal.text
+    check = calmline.check_reply(f"{ligature} No, you are wrong, damn it.")
+    assert "B1" in {f.rule for f in check.findings}

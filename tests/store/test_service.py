@@ -157,8 +157,8 @@ def test_text_no_backend_can_store_is_refused_before_anything_is_written(
 
 
 def test_an_endless_duration_is_refused(service: ConversationService) -> None:
-    voice = Event("e1", EventKind.AGENT_MESSAGE, T0, "Hello", duration_s=float("inf"))
     with pytest.raises(EventError, match="duration_s must be a finite"):
+        voice = Event("e1", EventKind.AGENT_MESSAGE, T0, "Hello", duration_s=float("inf"))
         service.ingest("c1", voice, create=True)
 
 

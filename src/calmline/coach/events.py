@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,8 @@ from calmline.errors import EventError
 
 #: Longest client-supplied event id accepted.
 MAX_EVENT_ID_CHARS = 200
+#: Longest agent name or id accepted as an event's author.
+MAX_AUTHOR_CHARS = 200
 
 
 class EventKind(StrEnum):
@@ -81,8 +84,20 @@ class Event:
             raise EventError(f"event {self.id}: text must be a string")
         if self.kind is not EventKind.CONVERSATION_END and not self.text.strip():
             raise EventError(f"event {self.id}: a {self.kind.value} needs text")
-        if self.duration_s is not None and not self.duration_s > 0:
-            raise EventError(f"event {self.id}: duration_s must be a positive number of seconds")
+        if self.author is not None:
+            if not isinstance(self.author, str) or not self.author.strip():
+                raise EventError(f"event {self.id}: author must be a non-empty name or id")
+            if len(self.author) > MAX_AUTHOR_CHARS:
+                raise EventError(
+                    f"event {self.id}: author is {len(self.author)} characters; "
+                    f"the limit is {MAX_AUTHOR_CHARS}"
+                )
+        if self.duration_s is not None and not (
+            isinstance(self.duration_s, int | float) and 0 < self.duration_s < math.inf
+        ):
+            raise EventError(
+                f"event {self.id}: duration_s must be a finite, positive number of seconds"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

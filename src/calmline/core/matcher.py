@@ -66,12 +66,6 @@ class Hits:
         self._by_owner: dict[str, dict[str, list[tuple[LexiconEntry, int, int]]]] = {}
         self._made: dict[tuple[str, str], list[Hit]] = {}
 
-    def add(self, hit: Hit) -> None:
-        entry = hit.entry
-        lexicons = self._by_owner.setdefault(entry.owner, {})
-        lexicons.setdefault(entry.lexicon, []).append((entry, hit.first, hit.last))
-        self._made.pop((entry.owner, entry.lexicon), None)
-
     def get(self, owner: str, lexicon: str) -> list[Hit]:
         lexicons = self._by_owner.get(owner)
         found = lexicons.get(lexicon) if lexicons is not None else None

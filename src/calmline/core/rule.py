@@ -127,14 +127,6 @@ class ReplyContext:
     upset: bool = False
 
     @property
-    def customer_turns(self) -> list[tuple[Turn, MessageAnalysis]]:
-        return [
-            (t, a)
-            for t, a in zip(self.turns, self.analyses, strict=False)
-            if t.role is Role.CUSTOMER and a is not None
-        ]
-
-    @property
     def last_customer(self) -> MessageAnalysis | None:
         """The customer's most recent message (since the agent last spoke, or ever)."""
         for i in reversed(range(min(len(self.turns), len(self.analyses)))):

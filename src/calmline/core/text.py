@@ -225,7 +225,10 @@ def _decode(word: str, vocab: Collection[str]) -> str:
     Returns the word unchanged (apart from Unicode folding) when no decoding is known.
     """
     if not word.isascii():
-        word = unicodedata.normalize("NFKC", word).translate(_CONFUSABLES).lower()
+        folded = unicodedata.normalize("NFKC", word).translate(_CONFUSABLES).lower()
+        if len(folded.split()) != 1:
+            return word  # folding made it several words (U+FDFA): one token stays one token
+        word = folded
         if word in vocab:
             return word
     candidate = word

@@ -78,9 +78,7 @@ class ShoutingDetector(Detector):
     def detect(self, scan: Scan) -> Iterator[Signal]:
         view = scan.view
         text = view.text
-        params: ShoutingParams = self.params
-        if not self._enough_capitals(text):
-            return
+        params: ShoutingParams = self.params  # the engine asked wants() first: enough capitals
         acronym_tokens = {
             i for hit in self.hits(scan, "acronyms") for i in range(hit.first, hit.last + 1)
         }
