@@ -63,3 +63,12 @@ def test_bad_values_name_the_variable_and_the_file(
 def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not found"):
         load_settings(tmp_path / "nope.env")
+
+
+def test_a_folder_or_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="is a folder"):
+        load_settings(tmp_path)
+    broken = tmp_path / "broken.env"
+    broken.write_bytes(b"CALMLINE_DATA_DIR=/srv/\xff\xfe\n")
+    with pytest.raises(SettingsError, match="not UTF-8"):
+        load_settings(broken)

@@ -92,10 +92,18 @@ class AppSettings(BaseSettings):
 
 def load_settings(env_file: str | Path | None = None) -> AppSettings:
     """Settings from the environment, or from ``env_file`` (``CALMLINE_X=value`` lines) over it."""
-    if env_file is not None and not Path(env_file).is_file():
-        raise SettingsError(f"{env_file}: settings file not found")
+    if env_file is not None:
+        path = Path(env_file)
+        if path.is_dir():
+            raise SettingsError(f"{env_file}: is a folder; give a settings file")
+        if not path.is_file():
+            raise SettingsError(f"{env_file}: settings file not found")
     try:
         return AppSettings(_env_file=env_file)  # type: ignore[call-arg]
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{env_file}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SettingsError(f"{env_file}: cannot read it ({exc.strerror})") from None
     except SourceError as exc:
         where = str(env_file) if env_file else "environment"
         raise SettingsError(f"{where}: {exc}") from None

@@ -17,7 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from calmline.cli import (
+    FormatOption,
+    InputFormatOption,
     OutputFormat,
+    PlaybookOption,
     _engine,
     _input_errors,
     _JsonOut,
@@ -35,7 +38,7 @@ from calmline.errors import CalmlineError, EventError
 from calmline.settings import load_settings
 from calmline.store.db import make_engine, make_session_factory
 from calmline.store.service import ConversationService
-from calmline.transcript import RowProblem, TranscriptFormat, TranscriptReader, TranscriptRow
+from calmline.transcript import RowProblem, TranscriptReader, TranscriptRow
 
 _STATE_STYLE = {
     CustomerState.CALM: "green",
@@ -81,6 +84,18 @@ def _service(engine: Engine, database_url: str | None) -> ConversationService:
     """The stored coaching service on the configured database (which must be migrated)."""
     db = make_engine(resolve_database_url(database_url), must_exist=True)
     return ConversationService(make_session_factory(db), engine, load_settings().notify)
+
+
+def _coach_for(coaches: dict[str, Coach], engine: Engine, row: TranscriptRow) -> Coach:
+    """The in-memory coach of a row's conversation (the customer's name from any of its rows)."""
+    coach = coaches.get(row.conversation_id)
+    if coach is None:
+        coach = coaches[row.conversation_id] = Coach(
+            engine, conversation_id=row.conversation_id, customer_name=row.customer_name
+        )
+    elif row.customer_name and coach.customer_name is None:
+        coach.customer_name = row.customer_name
+    return coach
 
 
 def guidance_record(row: TranscriptRow, guidance: Guidance) -> dict[str, Any]:
@@ -150,18 +165,9 @@ def coach(
     file: Annotated[
         Path, typer.Argument(help="A transcript (JSONL or CSV) to replay.", metavar="FILE")
     ],
-    fmt: Annotated[
-        OutputFormat,
-        typer.Option("--format", help="text (panels), json (one array) or jsonl (one per event)."),
-    ] = OutputFormat.TEXT,
-    playbook: Annotated[
-        Path | None,
-        typer.Option("--playbook", metavar="FILE", help="A team playbook merged over the default."),
-    ] = None,
-    input_format: Annotated[
-        TranscriptFormat | None,
-        typer.Option("--input-format", help="Transcript format when the extension does not say."),
-    ] = None,
+    fmt: FormatOption = OutputFormat.TEXT,
+    playbook: PlaybookOption = None,
+    input_format: InputFormatOption = None,
     assume_interval: Annotated[
         float | None,
         typer.Option(
@@ -198,6 +204,7 @@ def coach(
             _JsonOut(lines=fmt is OutputFormat.JSONL) if fmt is not OutputFormat.TEXT else None
         )
         coaches: dict[str, Coach] = {}
+        seen: set[str] = set()
         service = _service(engine, database_url) if store else None
         try:
             for item in replay_events(iter(reader), assume_interval=assume_interval):
@@ -205,20 +212,12 @@ def coach(
                     sys.stderr.write(f"{item}\n")
                     continue
                 row, event = item
-                session = coaches.get(row.conversation_id)
-                if session is None:
-                    session = Coach(
-                        engine,
-                        conversation_id=row.conversation_id,
-                        customer_name=row.customer_name,
-                    )
-                    coaches[row.conversation_id] = session
+                if row.conversation_id not in seen:
+                    seen.add(row.conversation_id)
                     if json_out is None:
                         out.rule(
                             Text(f"Conversation {row.conversation_id}", style="bold"), align="left"
                         )
-                if row.customer_name and session.customer_name is None:
-                    session.customer_name = row.customer_name
                 try:
                     if service is not None:
                         guidance = service.ingest(
@@ -228,7 +227,7 @@ def coach(
                             customer_name=row.customer_name,
                         )
                     else:
-                        guidance = session.feed(event)
+                        guidance = _coach_for(coaches, engine, row).feed(event)
                 except EventError as exc:
                     sys.stderr.write(f"{reader.name}:{row.line}: skipped: {exc.message}\n")
                     continue
@@ -242,7 +241,7 @@ def coach(
         finally:
             if json_out is not None:
                 json_out.close()
-        if not coaches:
+        if not seen:
             raise CalmlineError(f"{reader.name}: no usable messages")
     if blocked:
         err.print("A reply was sent that the playbook would have blocked.")

@@ -284,7 +284,8 @@ class Coach:
             analyses=self._analyses,
         )
         check = self.engine.check_reply(event.text, context)
-        acts = [a for a in ACT_ORDER if a in classify_acts(event.text, self.playbook.protocol)]
+        found = set(classify_acts(event.text, self.playbook.protocol))
+        acts = [a for a in ACT_ORDER if a in found]
         findings: list[Finding] = [
             f for f in check.findings if not (acts and f.rule in PROTOCOL_RELAXED_RULES)
         ]

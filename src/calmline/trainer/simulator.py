@@ -335,7 +335,8 @@ class Session:
             raise TrainingError(f"seconds: expected 0 or more, got {seconds!r}")
         self._clock += float(seconds)
         guidance = self.coach.feed(self._event(EventKind.AGENT_MESSAGE, text))
-        acts = tuple(a for a in ACT_ORDER if a in self._acts_of(text))
+        found = set(self._acts_of(text))
+        acts = tuple(a for a in ACT_ORDER if a in found)
         intent = reply_intent(text, guidance, acts)
         offer = self._offer_option(text) if intent is Intent.OFFER else None
         reactions = self._reactions(guidance, acts, intent, offer)
