@@ -401,3 +401,21 @@ def test_protocol_md_examples_are_what_calmline_does() -> None:
     state = (machine.stage, machine.warnings_given, machine.recommended_act())
     assert f"# {state!r}" in code
     assert f"# {(finding.rule, finding.severity.value)!r}" in code
+
+
+def test_every_error_code_is_in_errors_md() -> None:
+    import importlib
+    import pkgutil
+
+    import calmline
+    from calmline.errors import CalmlineError
+
+    for module in pkgutil.walk_packages(calmline.__path__, "calmline."):
+        importlib.import_module(module.name)
+
+    def subclasses(cls: type[CalmlineError]) -> list[type[CalmlineError]]:
+        return [s for c in cls.__subclasses__() for s in (c, *subclasses(c))]
+
+    text = (DOCS / "errors.md").read_text(encoding="utf-8")
+    for cls in (CalmlineError, *subclasses(CalmlineError)):
+        assert f"| `{cls.code}` | `{cls.__name__}` |" in text, cls.__name__

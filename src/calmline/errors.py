@@ -122,3 +122,9 @@ class UnknownTrainee(StoreError):
     """No trainee has this name (no session of theirs was stored)."""
 
     code = "trainee_unknown"
+
+
+class SettingsError(CalmlineError):
+    """A settings file or variable has a value calmline cannot use."""
+
+    code = "settings_invalid"

@@ -16,13 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
-from calmline.errors import CalmlineError
-
-
-class SettingsError(CalmlineError):
-    """A settings file or variable has a value calmline cannot use."""
-
-    code = "settings_invalid"
+from calmline.errors import SettingsError
 
 
 def default_data_dir() -> Path:
