@@ -124,6 +124,25 @@ class UnknownTrainee(StoreError):
     code = "trainee_unknown"
 
 
+class UnknownKey(StoreError):
+    """No API key has this prefix."""
+
+    code = "key_unknown"
+
+
+class UnknownPractice(StoreError):
+    """No practice session has this id."""
+
+    code = "practice_unknown"
+
+
+class PracticeConflict(StoreError):
+    """A practice session changed since the caller read it (another reply came first),
+    or it has already finished."""
+
+    code = "practice_conflict"
+
+
 class SettingsError(CalmlineError):
     """A settings file or variable has a value calmline cannot use."""
 

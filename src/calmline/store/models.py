@@ -1,4 +1,5 @@
-"""The stored tables: conversations, their events, incidents, the notification outbox and training.
+"""The stored tables: conversations, their events, incidents, the notification outbox, training,
+API keys, live practice sessions and the saved playbook versions.
 
 The same models run on SQLite and PostgreSQL. Date-times are stored in UTC and always come back
 timezone-aware (SQLite has no time zones, so :class:`UTCDateTime` does the conversion); JSON
@@ -104,6 +105,8 @@ class Conversation(Base):
     customer_id: Mapped[str | None] = mapped_column(String(ID_CHARS), index=True)
     customer_name: Mapped[str | None] = mapped_column(String(NAME_CHARS))
     agent: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+    #: the agent's team: a manager's API key sees the conversations of its team
+    team: Mapped[str | None] = mapped_column(String(NAME_CHARS), index=True)
     channel: Mapped[str] = mapped_column(String(CHANNEL_CHARS))
     created_at: Mapped[datetime]
     #: the time of the newest event (events older than it are refused)
@@ -160,6 +163,8 @@ class Incident(Base):
     customer_id: Mapped[str | None] = mapped_column(String(ID_CHARS), index=True)
     customer_name: Mapped[str | None] = mapped_column(String(NAME_CHARS))
     agent: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+    #: the conversation's team when the incident was written
+    team: Mapped[str | None] = mapped_column(String(NAME_CHARS), index=True)
     #: protocol_end, safety_threat or premature_end
     reason: Mapped[str] = mapped_column(String(32))
     opened_at: Mapped[datetime]
@@ -256,3 +261,77 @@ class TrainingSession(Base):
     finished_at: Mapped[datetime]
 
     trainee: Mapped[Trainee] = relationship(back_populates="sessions")
+
+
+#: The roles an API key can have (calmline.store.keys.Role), and the lengths of its columns.
+KEY_ROLES = ("agent", "trainer", "manager", "admin")
+KEY_PREFIX_CHARS = 16
+KEY_HASH_CHARS = 64
+
+
+class ApiKey(Base):
+    """A key of the HTTP service: who holds it, their role and team. Only the SHA-256 of the
+    token is kept; the prefix (part of the token) finds the row."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in KEY_ROLES) + ")", name="role"),
+        CheckConstraint("role <> 'manager' OR team IS NOT NULL", name="manager_team"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the public part of the token ("cl_<prefix>_..."), shown in lists and logs
+    prefix: Mapped[str] = mapped_column(String(KEY_PREFIX_CHARS), unique=True)
+    #: sha256 hex of the whole token
+    secret_hash: Mapped[str] = mapped_column(String(KEY_HASH_CHARS))
+    #: the agent or person the key belongs to
+    name: Mapped[str] = mapped_column(String(NAME_CHARS))
+    role: Mapped[str] = mapped_column(String(16))
+    #: required for a manager: the team whose conversations and incidents they see
+    team: Mapped[str | None] = mapped_column(String(NAME_CHARS))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+#: The length of a practice session's public id (uuid4 hex is 32; a dashed uuid 36).
+PRACTICE_ID_CHARS = 36
+
+
+class PracticeSession(Base):
+    """A roleplay session played over HTTP, kept between requests until it is debriefed."""
+
+    __tablename__ = "practice_sessions"
+    __table_args__ = (Index("ix_practice_sessions_trainee_started_at", "trainee", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(PRACTICE_ID_CHARS), primary_key=True)
+    trainee: Mapped[str] = mapped_column(String(NAME_CHARS))
+    scenario: Mapped[str] = mapped_column(String(SCENARIO_CHARS))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    #: the trainee's replies so far: [{"text": ..., "seconds": ...}, ...]
+    replies: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    #: the recorded debrief, once there is one
+    training_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_sessions.id", ondelete="SET NULL")
+    )
+    #: the name on the API key that started it
+    created_by: Mapped[str] = mapped_column(String(NAME_CHARS))
+
+
+#: The length of a playbook version's note.
+NOTE_CHARS = 1000
+
+
+class PlaybookVersion(Base):
+    """A playbook (YAML text) an admin put in force, kept so the service restarts with it."""
+
+    __tablename__ = "playbook_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(NAME_CHARS))
+    note: Mapped[str | None] = mapped_column(String(NOTE_CHARS))

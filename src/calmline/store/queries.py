@@ -31,12 +31,18 @@ class IncidentFilter:
     unacknowledged: bool = False
     #: at most this many, newest first
     limit: int | None = None
+    #: only this team's (the team of the incident's conversation)
+    team: str | None = None
+    #: only this agent's
+    agent: str | None = None
 
     def __post_init__(self) -> None:
-        if self.customer is not None:
-            problem = unstorable(self.customer)
-            if problem:
-                raise InputError(f"customer: {self.customer!r} {problem}")
+        for name in ("customer", "team", "agent"):
+            value = getattr(self, name)
+            if value is not None:
+                problem = unstorable(value) if isinstance(value, str) else "is not text"
+                if problem:
+                    raise InputError(f"{name}: {value!r} {problem}")
         if self.since is not None and self.since.utcoffset() is None:
             raise InputError(f"since: {self.since.isoformat()} has no time zone")
         if self.limit is not None and self.limit < 1:
@@ -55,6 +61,22 @@ def unstorable(text: str) -> str | None:
     return None
 
 
+def check_text(value: object, what: str, limit: int) -> str:
+    """``value`` stripped, or an InputError naming ``what`` when it is not a non-empty string
+    of at most ``limit`` characters that every backend can store."""
+    if not isinstance(value, str):
+        raise InputError(f"{what}: expected a string, got {type(value).__name__}")
+    stripped = value.strip()
+    if not stripped:
+        raise InputError(f"{what}: empty")
+    if len(stripped) > limit:
+        raise InputError(f"{what}: {len(stripped)} characters; the limit is {limit}")
+    problem = unstorable(stripped)
+    if problem:
+        raise InputError(f"{what}: {stripped!r} {problem}")
+    return stripped
+
+
 def conversation_row(session: Session, conversation_id: str) -> models.Conversation:
     row = session.scalars(
         sa.select(models.Conversation).where(models.Conversation.external_id == conversation_id)
@@ -66,6 +88,51 @@ def conversation_row(session: Session, conversation_id: str) -> models.Conversat
 
 def get_conversation(session: Session, conversation_id: str) -> StoredConversation:
     return StoredConversation.from_row(conversation_row(session, conversation_id))
+
+
+#: The most conversations one listing returns.
+MAX_CONVERSATIONS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFilter:
+    """Which conversations to list: the newest ``limit`` unless narrowed."""
+
+    #: only this agent's (exactly)
+    agent: str | None = None
+    #: only this team's (exactly)
+    team: str | None = None
+    limit: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("agent", "team"):
+            value = getattr(self, name)
+            if value is not None:
+                problem = unstorable(value) if isinstance(value, str) else "is not text"
+                if problem:
+                    raise InputError(f"{name}: {value!r} {problem}")
+        limit = self.limit
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= MAX_CONVERSATIONS
+        ):
+            raise InputError(f"limit: expected 1 to {MAX_CONVERSATIONS}, got {limit!r}")
+
+
+def list_conversations(
+    session: Session, where: ConversationFilter
+) -> tuple[StoredConversation, ...]:
+    """Conversations matching ``where``, the most recently opened first."""
+    query = sa.select(models.Conversation)
+    if where.agent is not None:
+        query = query.where(models.Conversation.agent == where.agent)
+    if where.team is not None:
+        query = query.where(models.Conversation.team == where.team)
+    query = query.order_by(
+        models.Conversation.created_at.desc(), models.Conversation.id.desc()
+    ).limit(where.limit)
+    return tuple(StoredConversation.from_row(row) for row in session.scalars(query))
 
 
 def list_events(session: Session, conversation_id: str) -> tuple[StoredEvent, ...]:
@@ -100,6 +167,10 @@ def list_incidents(session: Session, where: IncidentFilter) -> tuple[StoredIncid
         query = query.where(models.Incident.closed_at >= where.since)
     if where.unacknowledged:
         query = query.where(models.Incident.acknowledged_at.is_(None))
+    if where.team is not None:
+        query = query.where(models.Incident.team == where.team)
+    if where.agent is not None:
+        query = query.where(models.Incident.agent == where.agent)
     query = query.order_by(models.Incident.closed_at.desc(), models.Incident.id.desc())
     if where.limit is not None:
         query = query.limit(where.limit)

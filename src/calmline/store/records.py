@@ -28,6 +28,8 @@ class StoredConversation:
     customer_name: str | None
     agent: str | None
     channel: str
+    #: the agent's team, if given
+    team: str | None
     created_at: datetime
     last_event_at: datetime | None
     event_count: int
@@ -50,6 +52,7 @@ class StoredConversation:
             customer_name=row.customer_name,
             agent=row.agent,
             channel=row.channel,
+            team=row.team,
             created_at=row.created_at,
             last_event_at=row.last_event_at,
             event_count=row.event_count,
@@ -66,6 +69,7 @@ class StoredConversation:
             "customer_name": self.customer_name,
             "agent": self.agent,
             "channel": self.channel,
+            "team": self.team,
             "created_at": _iso(self.created_at),
             "last_event_at": _iso(self.last_event_at),
             "event_count": self.event_count,
@@ -108,6 +112,8 @@ class StoredIncident:
     customer_id: str | None
     customer_name: str | None
     agent: str | None
+    #: the team of the conversation when the incident was written
+    team: str | None
     reason: str
     opened_at: datetime
     closed_at: datetime
@@ -130,6 +136,7 @@ class StoredIncident:
             customer_id=row.customer_id,
             customer_name=row.customer_name,
             agent=row.agent,
+            team=row.team,
             reason=row.reason,
             opened_at=row.opened_at,
             closed_at=row.closed_at,
@@ -158,6 +165,7 @@ class StoredIncident:
             "customer_id": self.customer_id,
             "customer_name": self.customer_name,
             "agent": self.agent,
+            "team": self.team,
             "reason": self.reason,
             "opened_at": _iso(self.opened_at),
             "closed_at": _iso(self.closed_at),

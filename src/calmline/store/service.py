@@ -67,6 +67,7 @@ class _Details:
     customer_id: str | None = None
     agent: str | None = None
     channel: str | None = None
+    team: str | None = None
 
     def __post_init__(self) -> None:
         for name, limit in (
@@ -74,6 +75,7 @@ class _Details:
             ("customer_id", ID_CHARS),
             ("agent", NAME_CHARS),
             ("channel", CHANNEL_CHARS),
+            ("team", NAME_CHARS),
         ):
             value = getattr(self, name)
             if value is None:
@@ -93,6 +95,7 @@ class _Details:
             "customer_id": row.customer_id,
             "agent": row.agent,
             "channel": row.channel,
+            "team": row.team,
         }
         return [
             f"{name} {stored[name]!r} (given: {getattr(self, name)!r})"
@@ -194,16 +197,18 @@ class ConversationService:
         customer_id: str | None = None,
         agent: str | None = None,
         channel: str | None = None,
+        team: str | None = None,
     ) -> StoredConversation:
         """Create the conversation, or return it when it exists with the same details.
 
         A detail left as None is "not given" (``channel`` is ``chat`` when created); a given
         detail that differs from the stored one is an InputError. When the customer (by id,
         else by name) has an earlier incident, its summary becomes the conversation's
-        ``history``, shown to the agent with the first guidance.
+        ``history``, shown to the agent with the first guidance. ``team`` is the agent's team:
+        a manager sees the conversations and incidents of theirs.
         """
         conversation_id = _check_conversation_id(conversation_id)
-        details = _Details(customer_name, customer_id, agent, channel)
+        details = _Details(customer_name, customer_id, agent, channel, team)
         with self._database.writing(f"opening conversation {conversation_id}") as session:
             row = self._lock_conversation(session, conversation_id, details, create=True)
             return StoredConversation.from_row(row)
@@ -218,6 +223,7 @@ class ConversationService:
         customer_id: str | None = None,
         agent: str | None = None,
         channel: str | None = None,
+        team: str | None = None,
     ) -> Guidance:
         """Store ``event`` and return the coach's guidance after it, all in one transaction.
 
@@ -229,7 +235,7 @@ class ConversationService:
         """
         conversation_id = _check_conversation_id(conversation_id)
         event = _check_event(event, conversation_id)
-        details = _Details(customer_name, customer_id, agent, channel)
+        details = _Details(customer_name, customer_id, agent, channel, team)
         doing = f"storing event {event.id} of conversation {conversation_id}"
         with self._database.writing(doing) as session:
             row = self._lock_conversation(session, conversation_id, details, create=create)
@@ -291,11 +297,23 @@ class ConversationService:
         since: datetime | None = None,
         unacknowledged: bool = False,
         limit: int | None = None,
+        team: str | None = None,
+        agent: str | None = None,
     ) -> tuple[StoredIncident, ...]:
-        """Incidents, the most recently ended first; ``customer`` is an id or a name."""
-        where = IncidentFilter(customer, since, unacknowledged, limit)
+        """Incidents, the most recently ended first; ``customer`` is an id or a name,
+        ``team`` and ``agent`` match exactly."""
+        where = IncidentFilter(customer, since, unacknowledged, limit, team=team, agent=agent)
         with self._database.reading("listing incidents") as session:
             return queries.list_incidents(session, where)
+
+    def conversations(
+        self, *, agent: str | None = None, team: str | None = None, limit: int = 50
+    ) -> tuple[StoredConversation, ...]:
+        """Conversations, the most recently opened first; only ``agent``'s or ``team``'s
+        (matched exactly) when given."""
+        where = queries.ConversationFilter(agent=agent, team=team, limit=limit)
+        with self._database.reading("listing conversations") as session:
+            return queries.list_conversations(session, where)
 
     def incident(self, incident_id: int) -> StoredIncident:
         with self._database.reading(f"reading incident {incident_id}") as session:
@@ -339,6 +357,7 @@ class ConversationService:
             "customer_id": details.customer_id,
             "customer_name": details.customer_name,
             "agent": details.agent,
+            "team": details.team,
             "channel": details.channel or DEFAULT_CHANNEL,
             "created_at": self._clock(),
             "event_count": 0,
@@ -444,6 +463,7 @@ class ConversationService:
             customer_id=incident.customer_id,
             customer_name=incident.customer_name,
             agent=incident.agent,
+            team=row.team,
             reason=incident.reason,
             opened_at=incident.opened_at,
             closed_at=incident.closed_at,
