@@ -82,6 +82,10 @@ class EventError(InputError):
     code = "event_invalid"
 
 
+class EventConflict(EventError):
+    """An event id is reused for a different event of the same conversation (HTTP 409)."""
+
+
 class EventOrderError(EventError):
     """An event is older than the last one of its conversation."""
 
