@@ -1,11 +1,12 @@
 # Two commands on a fresh machine (Python 3.11+, no network beyond the package index):
-#   make demo   install calmline into .venv and run the built-in difficult conversation
+#   make serve  install calmline into .venv and run the service and web UI on 127.0.0.1:8000
 #   make test   install with test extras and run lint, types, layer contracts and every test
+# (make demo plays the built-in difficult conversation in the terminal instead.)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install install-test lint
+.PHONY: serve demo test install install-test lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,9 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
+
+serve: install
+	$(BIN)/calmline serve
 
 demo: install
 	$(BIN)/calmline demo

@@ -9,7 +9,7 @@ is reported instead of silently ignored. Nothing here reaches the network on its
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from platformdirs import user_data_path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -59,8 +59,36 @@ class NotifySettings(BaseModel):
         return value
 
 
+class ServeSettings(BaseModel):
+    """How ``calmline serve`` listens, limits and reports (``CALMLINE_SERVE__<FIELD>``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: the address to listen on; keep 127.0.0.1 unless a reverse proxy in front needs otherwise
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    #: the largest request body accepted, in bytes (a bigger one is refused with 413)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    #: requests allowed per API key (``N/second``, ``N/minute``, ``N/hour``; several with ``;``)
+    rate_limit: str = "1200/minute"
+    #: where request counts are kept: ``memory://`` for one process, ``redis://host:port`` for several
+    rate_limit_storage: str = "memory://"
+    #: how long a verified key is trusted before the database is asked again (revocation delay)
+    key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    #: milliseconds the live draft check waits for the agent to stop typing
+    ws_debounce_ms: int = Field(default=150, ge=0, le=5000)
+    #: access log lines as JSON objects (``json``) or plain text (``text``)
+    log_format: Literal["json", "text"] = "json"
+    #: also log message and draft texts (off: logs never contain what customers or agents wrote)
+    log_bodies: bool = False
+    #: serve Prometheus metrics at ``/metrics``
+    metrics: bool = True
+    #: mark the web UI's key cookie ``Secure`` (turn on when served over HTTPS)
+    secure_cookies: bool = False
+
+
 class AppSettings(BaseSettings):
-    """Settings of calmline's stored coaching: the database and notifications."""
+    """Settings of calmline's stored coaching and service: database, notifications, server."""
 
     model_config = SettingsConfigDict(
         env_prefix="CALMLINE_",
@@ -76,6 +104,7 @@ class AppSettings(BaseSettings):
     #: a team playbook YAML merged over the default one
     playbook: Path | None = None
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     @property
     def resolved_database_url(self) -> str:

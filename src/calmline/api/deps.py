@@ -1,0 +1,166 @@
+"""Dependencies of the routes: the running services, the caller's key and the roles a route needs.
+
+A key comes in the ``Authorization: Bearer <key>`` header, the ``X-API-Key`` header, or (for the
+web UI) the HttpOnly cookie set at sign-in. No key, an unknown or revoked one gives 401; a role the
+route does not allow gives 403. Each key may make ``serve.rate_limit`` requests; beyond that the
+answer is 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from calmline.api.services import Services
+from calmline.errors import SettingsError
+from calmline.store.keys import ApiKey, Role
+
+#: The cookie the web UI keeps the key in after sign-in.
+KEY_COOKIE = "calmline_key"
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cl_...`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
+_cookie = APIKeyCookie(name=KEY_COOKIE, auto_error=False, description="The web UI's sign-in")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class KeyCache:
+    """Verified keys, kept ``seconds`` so each request does not ask the database.
+
+    Keys are held by the SHA-256 of the token, never the token itself. A revoked key stops
+    working in this process within ``seconds`` (0 turns the cache off).
+    """
+
+    def __init__(self, seconds: float, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._keys: dict[str, tuple[float, ApiKey | None]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, token: str, services: Services) -> ApiKey | None:
+        if self.seconds <= 0:
+            return services.keys.verify(token)
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._keys.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        key = services.keys.verify(token)
+        with self._lock:
+            if len(self._keys) >= self.size:
+                self._keys = {d: v for d, v in self._keys.items() if v[0] > now}
+                if len(self._keys) >= self.size:
+                    self._keys.clear()
+            self._keys[digest] = (now + self.seconds, key)
+        return key
+
+    def forget(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+
+class RateLimiter:
+    """``serve.rate_limit`` requests per key (moving window), counted in ``rate_limit_storage``."""
+
+    def __init__(self, limit: str, storage: str) -> None:
+        try:
+            self.items: list[RateLimitItem] = parse_many(limit)
+        except ValueError:
+            raise SettingsError(
+                f"CALMLINE_SERVE__RATE_LIMIT: {limit!r} is not a rate such as '1200/minute' "
+                "or '20/second;1000/hour'"
+            ) from None
+        try:
+            self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        except Exception as exc:  # the limits library raises several kinds for a bad URI
+            raise SettingsError(
+                f"CALMLINE_SERVE__RATE_LIMIT_STORAGE: cannot use {storage!r}: {exc}"
+            ) from None
+
+    def retry_after(self, who: str) -> int | None:
+        """None when ``who`` may go ahead (and count the request), else seconds to wait."""
+        for item in self.items:
+            if not self._limiter.hit(item, "key", who):
+                reset, _remaining = self._limiter.get_window_stats(item, "key", who)
+                return max(1, math.ceil(reset - time.time()))
+        return None
+
+
+def authenticate(
+    request: Request,
+    services: ServicesDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> ApiKey:
+    """The caller's key, verified and within its rate limit."""
+    token = bearer.credentials if bearer is not None else header or cookie
+    if not token:
+        raise HTTPException(
+            401,
+            "an API key is required: send 'Authorization: Bearer <key>' "
+            "(create one with 'calmline keys create')",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    cache: KeyCache = request.app.state.key_cache
+    key = cache.verify(token, services)
+    if key is None:
+        raise HTTPException(
+            401, "this API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+        )
+    request.state.key_prefix = key.prefix
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.retry_after(key.prefix)
+    if wait is not None:
+        raise HTTPException(
+            429,
+            f"this key has made more than {services.settings.serve.rate_limit} requests; "
+            f"try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    return key
+
+
+PrincipalDep = Annotated[ApiKey, Depends(authenticate)]
+
+
+def require(*roles: Role) -> Callable[[ApiKey], ApiKey]:
+    """A dependency that lets only ``roles`` (and admins) through; others get 403."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+    names = ", ".join(sorted(r.value for r in allowed))
+
+    def check(key: PrincipalDep) -> ApiKey:
+        if key.role not in allowed:
+            raise HTTPException(
+                403, f"the {key.role.value} role cannot do this; it needs one of: {names}"
+            )
+        return key
+
+    return check
+
+
+AnyRole = PrincipalDep
+Agent = Annotated[ApiKey, Depends(require(Role.AGENT))]
+Trainee = Annotated[ApiKey, Depends(require(Role.AGENT, Role.TRAINER))]
+Trainer = Annotated[ApiKey, Depends(require(Role.TRAINER))]
+ConversationReader = Annotated[ApiKey, Depends(require(Role.AGENT, Role.MANAGER))]
+Manager = Annotated[ApiKey, Depends(require(Role.MANAGER))]
+Admin = Annotated[ApiKey, Depends(require(Role.ADMIN))]

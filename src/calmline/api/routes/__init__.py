@@ -1,0 +1,1 @@
+"""One router per area of API v1, plus the health check and the web pages."""
