@@ -18,12 +18,12 @@ function row(card) {
     "tr",
     { dataset: { agent: card.agent } },
     el("th", { scope: "row" }, card.agent),
-    el("td", { class: "score" }, el("span", { class: "bar", role: "img", "aria-label": `score ${score ?? "none"} of 100` }, fill), el("span", { class: "bar-value" }, score === null ? "—" : String(Math.round(score)))),
-    el("td", {}, String(card.conversations ?? 0)),
-    el("td", {}, String(card.messages ?? 0), card.blocked ? el("span", { class: "hint" }, ` (${card.blocked} blocked)`) : null),
-    el("td", {}, counts(card.findings_by_principle)),
-    el("td", {}, counts(card.credits_by_behaviour)),
-    el("td", {}, String(card.incidents ?? 0), card.ended_by_protocol ? el("span", { class: "hint" }, ` (${card.ended_by_protocol} by protocol)`) : null),
+    el("td", { class: "score", dataset: { label: "Score" } }, el("span", { class: "bar", role: "img", "aria-label": `score ${score ?? "none"} of 100` }, fill), el("span", { class: "bar-value" }, score === null ? "—" : String(Math.round(score)))),
+    el("td", { dataset: { label: "Conversations" } }, String(card.conversations ?? 0)),
+    el("td", { dataset: { label: "Messages" } }, String(card.messages ?? 0), card.blocked ? el("span", { class: "hint" }, ` (${card.blocked} blocked)`) : null),
+    el("td", { dataset: { label: "Findings" } }, counts(card.findings_by_principle)),
+    el("td", { dataset: { label: "Credits" } }, counts(card.credits_by_behaviour)),
+    el("td", { dataset: { label: "Incidents" } }, String(card.incidents ?? 0), card.ended_by_protocol ? el("span", { class: "hint" }, ` (${card.ended_by_protocol} by protocol)`) : null),
   );
 }
 
