@@ -119,3 +119,19 @@ def test_relent_panel_weighs_a_demand(page: Page, live_server: LiveServer) -> No
     expect(page.locator("#relent-wording")).not_to_be_empty()
     page.locator("#use-relent").click()
     expect(page.get_by_label("Your reply")).not_to_have_value("")
+
+
+def test_a_message_stored_elsewhere_appears_live(page: Page, live_server: LiveServer) -> None:
+    import httpx
+
+    open_conversation(page, live_server, "Hal")
+    expect(page.locator("#live-status")).to_have_text("live")
+    cid = page.url.rsplit("/", 1)[1]
+    answer = httpx.post(
+        f"{live_server.url}/v1/conversations/{cid}/events",
+        json={"id": "helpdesk-1", "kind": "customer_message", "text": "THIS IS A JOKE, ANSWER ME"},
+        headers={"Authorization": f"Bearer {live_server.tokens['agent']}"},
+    )
+    assert answer.status_code == 200, answer.text
+    expect(page.locator("#transcript .msg.customer")).to_contain_text("THIS IS A JOKE")
+    expect(page.locator("#conversation-state")).to_have_text("abusive")
