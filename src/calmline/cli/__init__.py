@@ -821,6 +821,7 @@ def _silence_stdout() -> None:
 from calmline.cli.coach import coach  # noqa: E402
 from calmline.cli.db import db_app  # noqa: E402
 from calmline.cli.incidents import incidents_app  # noqa: E402
+from calmline.cli.keys import keys_app  # noqa: E402
 from calmline.cli.notify import notify_app  # noqa: E402
 from calmline.cli.protocol import protocol_app  # noqa: E402
 from calmline.cli.relent import relent  # noqa: E402
@@ -829,6 +830,7 @@ from calmline.cli.train import progress, train  # noqa: E402
 app.command("coach")(coach)
 app.add_typer(db_app, name="db", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(keys_app, name="keys")
 app.add_typer(notify_app, name="notify")
 app.add_typer(protocol_app, name="protocol")
 app.command("relent")(relent)
