@@ -235,7 +235,7 @@ def agent_home(request: Request, services: ServicesDep) -> Response:
     return render(request, "agent_list.html", key, conversations=conversations)
 
 
-def _conversation_state(services: Services, cid: str) -> dict[str, Any]:
+def _conversation_state(services: Services, cid: str, key: ApiKey) -> dict[str, Any]:
     conversation = services.conversations.get_conversation(cid)
     stored = services.conversations.events(cid)
     events = [
@@ -244,7 +244,7 @@ def _conversation_state(services: Services, cid: str) -> dict[str, Any]:
     return {
         "conversation": conversation.to_dict(),
         "events": events,
-        "ws_debounce_ms": services.settings.serve.ws_debounce_ms,
+        "me": key.name,
     }
 
 
@@ -264,7 +264,7 @@ def agent_console(cid: str, request: Request, services: ServicesDep) -> Response
         "agent_console.html",
         key,
         conversation=conversation,
-        state=_conversation_state(services, cid),
+        state=_conversation_state(services, cid, key),
     )
 
 

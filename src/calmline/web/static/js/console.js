@@ -67,7 +67,8 @@ function addMessage(event, guidance) {
   if (event.kind !== "customer_message" && event.kind !== "agent_message") return;
   const customer = event.kind === "customer_message";
   turns.push({ role: customer ? "customer" : "agent", text: event.text });
-  const who = customer ? conversation.customer_name || "Customer" : event.author || "You";
+  const author = event.author || initial.me;
+  const who = customer ? conversation.customer_name || "Customer" : author === initial.me ? "You" : author || "Agent";
   const item = el(
     "li",
     { class: `msg ${customer ? "customer" : "agent"}`, dataset: { eventId: event.id } },
@@ -323,8 +324,9 @@ function onFrame(frame) {
     if (frame.seq === checkSeq && frame.result && frame.result.draft === draft.value) showCheck(frame.result);
   } else if (frame.type === "guidance") {
     if (frame.guidance && frame.guidance.event_kind === "agent_draft") return;
-    if (known.has(frame.event_id)) applyGuidance(frame.guidance);
-    else reloadEvents(); // someone else (the helpdesk, another tab) added it
+    // An event of this page was shown with the answer to its POST; another one was added by
+    // someone else (the helpdesk, another tab).
+    if (!known.has(frame.event_id)) reloadEvents();
   } else if (frame.type === "hello") {
     if (frame.guidance) applyGuidance(frame.guidance);
   } else if (frame.type === "error") {
