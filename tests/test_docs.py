@@ -197,6 +197,7 @@ DOCUMENTED_COMMANDS = [
     "calmline protocol show",
     "calmline train",
     "calmline progress",
+    "calmline serve",
 ]
 
 
@@ -333,7 +334,7 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one() -> None:
     readme = _readme()
     first_block = readme.split("```console", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
-    assert commands == ["$ make demo", "$ make test"]
+    assert commands == ["$ make serve", "$ make test"]
     assert readme.index("```console") < readme.index("## What it does")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert ci.strip().splitlines()[-1] == "exec make test"

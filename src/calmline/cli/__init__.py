@@ -825,6 +825,7 @@ from calmline.cli.keys import keys_app  # noqa: E402
 from calmline.cli.notify import notify_app  # noqa: E402
 from calmline.cli.protocol import protocol_app  # noqa: E402
 from calmline.cli.relent import relent  # noqa: E402
+from calmline.cli.serve import serve  # noqa: E402
 from calmline.cli.train import progress, train  # noqa: E402
 
 app.command("coach")(coach)
@@ -834,5 +835,6 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(notify_app, name="notify")
 app.add_typer(protocol_app, name="protocol")
 app.command("relent")(relent)
+app.command("serve")(serve)
 app.command("train")(train)
 app.command("progress")(progress)
