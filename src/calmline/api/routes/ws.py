@@ -29,12 +29,13 @@ from starlette.concurrency import run_in_threadpool
 from calmline.api.access import visible_conversation
 from calmline.api.deps import KEY_COOKIE, KeyCache, RateLimiter
 from calmline.api.hub import Hub, Subscription, guidance_message
+from calmline.api.ingest import Stored, announce, store_event
 from calmline.api.metrics import Metrics
 from calmline.api.schemas.analysis import MAX_CONTEXT_TURNS
 from calmline.api.schemas.common import Request
 from calmline.api.schemas.events import EventCreate
 from calmline.api.services import Services
-from calmline.coach.events import EventKind, Guidance
+from calmline.coach.events import EventKind
 from calmline.core.analyzer import Engine
 from calmline.core.rule import ReplyContext
 from calmline.core.types import Role as TurnRole
@@ -264,7 +265,6 @@ class LiveSession:
         self.key = key
         self.conversation_id = snapshot.conversation.id
         self.subscription = subscription
-        self.hub: Hub = state.hub
         self.metrics: Metrics | None = state.metrics
         self.limiter: RateLimiter = state.rate_limiter
         serve = services.settings.serve
@@ -384,7 +384,7 @@ class LiveSession:
 
     async def _store(self, body: EventCreate) -> None:
         try:
-            await run_in_threadpool(self._ingest, body)
+            stored = await run_in_threadpool(self._ingest, body)
         except FrameError as exc:
             await self.error(exc.code, exc.detail)
             return
@@ -395,9 +395,13 @@ class LiveSession:
             log.exception("storing a live event failed")
             await self.error("internal_error", "the event was not stored; the error is in the log")
             return
-        # The hub has the guidance on its way to every socket, this one included; drafts from
-        # now on are checked with the new event in their context.
-        self._stale()
+        if stored.new:
+            # The hub has the guidance on its way to every socket, this one included; drafts
+            # from now on are checked with the new event in their context.
+            self._stale()
+        else:
+            # A retry of a stored event: only the sender needs its guidance again.
+            await self.send(guidance_message(stored.event.id, stored.guidance))
 
     def _stale(self) -> None:
         self._generation += 1
@@ -429,24 +433,13 @@ class LiveSession:
             self.metrics.count_findings(result.findings)
         return result.to_dict()
 
-    def _ingest(self, body: EventCreate) -> Guidance:
+    def _ingest(self, body: EventCreate) -> Stored:
         self._within_rate()
-        event = body.to_event(self.key)
-        guidance = self.services.conversations.ingest(self.conversation_id, event)
-        self.events += 1
-        if self.metrics is not None:
-            count_guidance(self.metrics, guidance)
-        self.hub.publish(self.conversation_id, guidance_message(event.id, guidance))
-        return guidance
-
-
-def count_guidance(metrics: Metrics, guidance: Guidance) -> None:
-    """Findings, signals and incidents of one stored event, in the service's metrics."""
-    metrics.count_findings(guidance.findings)
-    if guidance.analysis is not None:
-        metrics.count_signals(guidance.analysis.signals)
-    if guidance.incident is not None:
-        metrics.incidents.inc()
+        stored = store_event(self.services, self.conversation_id, body, self.key)
+        if stored.new:
+            self.events += 1
+        announce(self.websocket.app.state, self.conversation_id, stored)
+        return stored
 
 
 # ----- the route --------------------------------------------------------------------------------
