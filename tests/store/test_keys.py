@@ -95,6 +95,14 @@ def test_the_database_refuses_a_manager_without_a_team_too(
         session.add(row)
 
 
+def test_the_database_refuses_an_unknown_role_too(sessions: sessionmaker[Session]) -> None:
+    row = models.ApiKey(
+        prefix="0123abcd", secret_hash="0" * 64, name="x", role="boss", created_at=T0
+    )
+    with pytest.raises(sa.exc.IntegrityError), sessions.begin() as session:
+        session.add(row)
+
+
 @pytest.mark.parametrize(
     ("name", "team"),
     [
