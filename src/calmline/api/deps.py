@@ -12,7 +12,8 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -20,6 +21,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
 
 from calmline.api.services import Services
 from calmline.errors import SettingsError
@@ -33,7 +35,7 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API k
 _cookie = APIKeyCookie(name=KEY_COOKIE, auto_error=False, description="The web UI's sign-in")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -53,6 +55,21 @@ class KeyCache:
         self.size = size
         self._keys: dict[str, tuple[float, ApiKey | None]] = {}
         self._lock = threading.Lock()
+
+    def cached(self, token: str) -> tuple[bool, ApiKey | None]:
+        """(True, the key or None) when ``token``'s answer is still fresh, else (False, None).
+
+        Needs no database, so the async dependency asks this on the event loop and goes to a
+        worker thread (:meth:`verify`) only on a miss.
+        """
+        if self.seconds <= 0:
+            return False, None
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        with self._lock:
+            hit = self._keys.get(digest)
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
 
     def verify(self, token: str, services: Services) -> ApiKey | None:
         if self.seconds <= 0:
@@ -77,8 +94,60 @@ class KeyCache:
             self._keys.clear()
 
 
+class MovingWindow:
+    """Requests per key within each limit's window, counted exactly in this process.
+
+    The ``limits`` library's memory storage starts a timer thread after almost every request
+    to expire old entries, which cost more than the draft check itself; this keeps each key's
+    recent request times in a deque and drops the old ones as it goes. A request is counted
+    only when every limit lets it through.
+    """
+
+    def __init__(self, items: list[RateLimitItem]) -> None:
+        self.windows = [(item.amount, float(item.get_expiry())) for item in items]
+        self._longest = max(window for _amount, window in self.windows)
+        self._times: dict[str, list[deque[float]]] = {}
+        self._lock = threading.Lock()
+        self._sweep_at = time.monotonic() + self._longest
+
+    def retry_after(self, who: str) -> int | None:
+        now = time.monotonic()
+        with self._lock:
+            times = self._times.get(who)
+            if times is None:
+                times = self._times[who] = [deque() for _ in self.windows]
+            for (amount, window), seen in zip(self.windows, times, strict=True):
+                while seen and seen[0] <= now - window:
+                    seen.popleft()
+                if len(seen) >= amount:
+                    return max(1, math.ceil(seen[0] + window - now))
+            for seen in times:
+                seen.append(now)
+            if now >= self._sweep_at:
+                self._sweep(now)
+        return None
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys with no request in their longest window (bounded memory)."""
+        self._times = {
+            who: times
+            for who, times in self._times.items()
+            if any(
+                seen and seen[-1] > now - window
+                for (_amount, window), seen in zip(self.windows, times, strict=True)
+            )
+        }
+        self._sweep_at = now + self._longest
+
+
 class RateLimiter:
-    """``serve.rate_limit`` requests per key (moving window), counted in ``rate_limit_storage``."""
+    """``serve.rate_limit`` requests per key (moving window), counted in ``rate_limit_storage``.
+
+    ``memory://`` counts in this process (:class:`MovingWindow`, no thread or I/O: fine on the
+    event loop); any other storage (Redis for several workers) goes through ``limits`` and
+    talks to it over the network, so callers on the event loop run :meth:`retry_after` in a
+    worker thread when :attr:`in_process` is False.
+    """
 
     def __init__(self, limit: str, storage: str) -> None:
         try:
@@ -88,6 +157,10 @@ class RateLimiter:
                 f"CALMLINE_SERVE__RATE_LIMIT: {limit!r} is not a rate such as '1200/minute' "
                 "or '20/second;1000/hour'"
             ) from None
+        self.in_process = storage.strip().rstrip("/") in ("memory:", "memory")
+        self._window = MovingWindow(self.items) if self.in_process else None
+        if self._window is not None:
+            return
         try:
             self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
         except Exception as exc:  # the limits library raises several kinds for a bad URI
@@ -97,6 +170,8 @@ class RateLimiter:
 
     def retry_after(self, who: str) -> int | None:
         """None when ``who`` may go ahead (and count the request), else seconds to wait."""
+        if self._window is not None:
+            return self._window.retry_after(who)
         for item in self.items:
             if not self._limiter.hit(item, "key", who):
                 reset, _remaining = self._limiter.get_window_stats(item, "key", who)
@@ -104,14 +179,19 @@ class RateLimiter:
         return None
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     services: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> ApiKey:
-    """The caller's key, verified and within its rate limit."""
+    """The caller's key, verified and within its rate limit.
+
+    Async, so a request with a cached key and the in-process rate limit makes no trip to a
+    worker thread (each trip costs about as much as a draft check); the database and Redis
+    are asked from a worker thread.
+    """
     token = bearer.credentials if bearer is not None else header or cookie
     if not token:
         raise HTTPException(
@@ -121,14 +201,19 @@ def authenticate(
             headers={"WWW-Authenticate": "Bearer"},
         )
     cache: KeyCache = request.app.state.key_cache
-    key = cache.verify(token, services)
+    fresh, key = cache.cached(token)
+    if not fresh:
+        key = await run_in_threadpool(cache.verify, token, services)
     if key is None:
         raise HTTPException(
             401, "this API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
         )
     request.state.key_prefix = key.prefix
     limiter: RateLimiter = request.app.state.rate_limiter
-    wait = limiter.retry_after(key.prefix)
+    if limiter.in_process:
+        wait = limiter.retry_after(key.prefix)
+    else:
+        wait = await run_in_threadpool(limiter.retry_after, key.prefix)
     if wait is not None:
         raise HTTPException(
             429,
@@ -142,12 +227,12 @@ def authenticate(
 PrincipalDep = Annotated[ApiKey, Depends(authenticate)]
 
 
-def require(*roles: Role) -> Callable[[ApiKey], ApiKey]:
+def require(*roles: Role) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency that lets only ``roles`` (and admins) through; others get 403."""
     allowed = frozenset(roles) | {Role.ADMIN}
     names = ", ".join(sorted(r.value for r in allowed))
 
-    def check(key: PrincipalDep) -> ApiKey:
+    async def check(key: PrincipalDep) -> ApiKey:
         if key.role not in allowed:
             raise HTTPException(
                 403, f"the {key.role.value} role cannot do this; it needs one of: {names}"
