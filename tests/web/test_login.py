@@ -25,7 +25,7 @@ def test_bad_key_then_good_key_returns_to_the_page_asked_for(
 
     key.fill(live_server.tokens["manager"])
     key.press("Enter")
-    page.wait_for_url(re.compile(r"/manager/scorecards$"))
+    page.wait_for_url(re.compile(r"127\.0\.0\.1:\d+/manager/scorecards$"))
     cookies = page.context.cookies()
     cookie = next(c for c in cookies if c["name"] == "calmline_key")
     assert cookie["httpOnly"] is True
