@@ -362,3 +362,32 @@ def test_frames_are_never_logged(
     assert '"frames": 3' in session and '"checks": 1' in session and '"events": 1' in session
     for record in records:
         assert "4111" not in record.getMessage()
+
+
+def test_the_keys_rate_limit_counts_connections_checks_and_events(tmp_path: Path) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'calmline.db'}", tmp_path, ws_debounce_ms=0, rate_limit="3/minute"
+    )
+    built = create_app(settings)
+    built.state.services.conversations.open_conversation(CID, agent="Ana", team="north")
+    tokens = make_keys(built.state.services)
+    try:
+        with TestClient(built) as c:
+            with c.websocket_connect(live(), headers=auth(tokens["agent"])) as ws:  # 1
+                ws.receive_json()
+                ws.send_json({"type": "draft", "text": "Thanks for waiting.", "seq": 1})  # 2
+                assert ws.receive_json()["type"] == "check"
+                ws.send_json(event("a1", "agent_message", "Thanks for waiting."))  # 3
+                assert ws.receive_json()["type"] == "guidance"
+                ws.send_json({"type": "draft", "text": "One more thing", "seq": 2})
+                limited = ws.receive_json()
+                ws.send_json({"type": "ping"})  # pings are free
+                assert ws.receive_json() == {"type": "pong"}
+            with c.websocket_connect(live(), headers=auth(tokens["agent"])) as ws:
+                closed = refused(ws)
+    finally:
+        built.state.services.close()
+    assert limited["type"] == "error"
+    assert limited["code"] == "rate_limited"
+    assert closed.code == 1013
+    assert "rate limit" in closed.reason
