@@ -103,3 +103,24 @@ def test_an_invalid_playbook_is_422_with_its_problems_and_changes_nothing(
         client.put("/v1/playbook", json={"yaml": "x: 1"}, headers=auth(keys["trainer"])).status_code
         == 403
     )
+
+
+def test_replacing_stores_a_version_on_each_backend(
+    any_client: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, keys = any_client
+    admin = auth(keys["admin"])
+    services = client.app.state.services  # type: ignore[attr-defined]
+    bad = client.put(
+        "/v1/playbook", json={"yaml": "rules:\n  B3:\n    severity: loud\n"}, headers=admin
+    )
+    assert bad.status_code == 422
+    assert services.playbooks.latest() is None
+    first = client.put("/v1/playbook", json={"yaml": "name: First\n"}, headers=admin).json()
+    second = client.put(
+        "/v1/playbook", json={"yaml": "name: Second\n", "note": "renamed"}, headers=admin
+    ).json()
+    assert second["version"] > first["version"]
+    assert services.playbooks.latest() == (second["version"], "name: Second\n")
+    read = client.get("/v1/playbook", headers=auth(keys["agent"])).json()
+    assert (read["name"], read["version"]) == ("Second", second["version"])
