@@ -156,3 +156,18 @@ def test_the_same_seed_plays_the_same_way(client: TestClient, keys: dict[str, st
     second = start(client, keys["agent"], seed=7)
     assert first["id"] != second["id"]
     assert first["turns"] == second["turns"]
+
+
+def test_markup_in_a_reply_comes_back_verbatim(client: TestClient, keys: dict[str, str]) -> None:
+    sid = start(client, keys["agent"])["id"]
+    text = "<script>alert('x')</script> I'm sorry, <b>Dean</b> & I will fix it."
+    r = client.post(
+        f"/v1/training/sessions/{sid}/replies", json={"text": text}, headers=auth(keys["agent"])
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["turns"][1] == {
+        "role": "trainee",
+        "text": text,
+        "seconds": r.json()["turns"][1]["seconds"],
+    }
