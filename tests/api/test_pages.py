@@ -127,6 +127,7 @@ def test_home_redirects_by_role(
     assert page.status_code == 200
     assert_secure(page)
     assert page.headers["cache-control"] == "no-store"
+    assert re.search(rf'<a href="{home}" aria-current="page">', page.text)
 
 
 @pytest.mark.parametrize(

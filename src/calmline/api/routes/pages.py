@@ -232,7 +232,7 @@ def agent_home(request: Request, services: ServicesDep) -> Response:
         return key
     agent = None if key.role is Role.ADMIN else key.name
     conversations = services.conversations.conversations(agent=agent, limit=100)
-    return render(request, "agent_list.html", key, conversations=conversations)
+    return render(request, "agent_list.html", key, section="agent", conversations=conversations)
 
 
 def _conversation_state(services: Services, cid: str, key: ApiKey) -> dict[str, Any]:
@@ -263,6 +263,7 @@ def agent_console(cid: str, request: Request, services: ServicesDep) -> Response
         request,
         "agent_console.html",
         key,
+        section="agent",
         conversation=conversation,
         state=_conversation_state(services, cid, key),
     )
@@ -282,6 +283,7 @@ def trainer_home(request: Request, services: ServicesDep) -> Response:
         request,
         "trainer_list.html",
         key,
+        section="trainer",
         sessions=sessions,
         state={"me": key.name, "role": key.role.value},
     )
@@ -301,6 +303,7 @@ def _practice_page(request: Request, services: Services, sid: str, template: str
         request,
         template,
         key,
+        section="trainer",
         practice=record,
         state={"id": record.id, "scenario": record.scenario, "trainee": record.trainee},
     )
@@ -337,6 +340,7 @@ def manager_home(request: Request, services: ServicesDep) -> Response:
         request,
         "manager_incidents.html",
         key,
+        section="incidents",
         incidents=incidents,
         open_count=sum(1 for i in incidents if not i.acknowledged),
     )
@@ -357,6 +361,7 @@ def manager_incident(iid: int, request: Request, services: ServicesDep) -> Respo
         request,
         "manager_incident.html",
         key,
+        section="incidents",
         incident=incident,
         record=incident.data,
         state={"id": incident.id},
@@ -368,4 +373,10 @@ def manager_scorecards(request: Request, services: ServicesDep) -> Response:
     key = guarded(request, services, Role.MANAGER)
     if isinstance(key, Response):
         return key
-    return render(request, "manager_scorecards.html", key, state={"team": _team_of(key)})
+    return render(
+        request,
+        "manager_scorecards.html",
+        key,
+        section="scorecards",
+        state={"team": _team_of(key)},
+    )
