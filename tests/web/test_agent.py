@@ -135,3 +135,16 @@ def test_a_message_stored_elsewhere_appears_live(page: Page, live_server: LiveSe
     assert answer.status_code == 200, answer.text
     expect(page.locator("#transcript .msg.customer")).to_contain_text("THIS IS A JOKE")
     expect(page.locator("#conversation-state")).to_have_text("abusive")
+
+
+def test_a_blocked_draft_cannot_be_sent(page: Page, live_server: LiveServer) -> None:
+    open_conversation(page, live_server, "Bo")
+    add_customer_message(page, "You are useless.")
+    draft = page.get_by_label("Your reply")
+    draft.fill("Shut up, you idiot.")
+    expect(page.locator("#blocked-warning")).to_be_visible()
+    expect(page.locator("#draft-mirror mark.sev-block")).to_have_count(1)
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    draft.fill("I'm sorry you've had this trouble; let me look into it for you now.")
+    expect(page.locator("#blocked-warning")).to_be_hidden()
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()

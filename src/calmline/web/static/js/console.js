@@ -32,6 +32,7 @@ let socket = null;
 let socketReady = false;
 let reconnects = 0;
 let pauseTimer = null;
+let checkFailedFor = null; // the text whose check failed, if any
 
 const draft = $("draft");
 const mirror = $("draft-mirror");
@@ -186,6 +187,10 @@ function setClosed() {
 
 function showCheck(result) {
   latestCheck = result;
+  if (result && checkFailedFor !== null) {
+    checkFailedFor = null;
+    showError($("send-error"), null);
+  }
   const text = draft.value;
   const findings = result ? result.findings : [];
   paintMirror(mirror, text, findings);
@@ -209,9 +214,14 @@ function showCheck(result) {
   updateSend();
 }
 
+// Send waits for the check of the text as it is now, so a draft that must not go out cannot
+// slip through while it is being checked; when checking fails, sending is left to the agent.
 function updateSend() {
-  const blocked = Boolean(latestCheck && latestCheck.blocked && latestCheck.draft === draft.value);
-  sendButton.disabled = closed || !draft.value.trim() || blocked;
+  const checked = Boolean(latestCheck && latestCheck.draft === draft.value);
+  const blocked = checked && Boolean(latestCheck.blocked);
+  const pending = !checked && checkFailedFor !== draft.value;
+  sendButton.disabled = closed || !draft.value.trim() || blocked || pending;
+  sendButton.setAttribute("aria-busy", String(pending && Boolean(draft.value.trim())));
 }
 
 const checkOverHttp = debounce(async (seq, text) => {
@@ -223,7 +233,11 @@ const checkOverHttp = debounce(async (seq, text) => {
     });
     if (seq === checkSeq && text === draft.value) showCheck(result);
   } catch (err) {
-    if (seq === checkSeq) showError($("send-error"), err);
+    if (seq === checkSeq) {
+      checkFailedFor = text;
+      showError($("send-error"), `The draft could not be checked: ${err.message}`);
+      updateSend();
+    }
   }
 }, 300);
 
@@ -330,7 +344,9 @@ function onFrame(frame) {
   } else if (frame.type === "hello") {
     if (frame.guidance) applyGuidance(frame.guidance);
   } else if (frame.type === "error") {
+    checkFailedFor = draft.value;
     showError($("send-error"), frame.detail || frame.code);
+    updateSend();
   }
 }
 
