@@ -342,7 +342,8 @@ function onFrame(frame) {
     // someone else (the helpdesk, another tab).
     if (!known.has(frame.event_id)) reloadEvents();
   } else if (frame.type === "hello") {
-    if (frame.guidance) applyGuidance(frame.guidance);
+    // Something stored between the page load and the connection: fetch it.
+    if (frame.guidance && !known.has(frame.guidance.event_id) && frame.guidance.event_kind !== "agent_draft") reloadEvents();
   } else if (frame.type === "error") {
     checkFailedFor = draft.value;
     showError($("send-error"), frame.detail || frame.code);
