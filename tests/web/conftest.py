@@ -2,9 +2,10 @@
 
 The server runs in a thread on a free port over a temporary SQLite database, with one key per
 role made through KeyStore. Each test gets a fresh browser context (no cookies) and fails when
-the page raises a script error, opens a dialog (an XSS payload would) or asks any host but
-127.0.0.1. Screenshots go to ``$CALMLINE_SCREENSHOTS`` when set, else the test's tmp_path.
-Without /usr/bin/chromium the tests are skipped, except under CI, where that is a failure.
+a page script raises or the browser asks any host but 127.0.0.1; dialogs are recorded and
+dismissed (the XSS test checks that none opened). Screenshots go to ``$CALMLINE_SCREENSHOTS``
+when set, else the test's tmp_path. Without /usr/bin/chromium the tests are skipped, except
+under CI, where that is a failure.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from calmline.api import create_app
 from calmline.api.services import Services
@@ -43,11 +45,6 @@ KEY_HOLDERS = {
     "trainer": ("Tess", Role.TRAINER, None),
     "manager": ("Maya", Role.MANAGER, "north"),
 }
-
-try:
-    from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-except ImportError:  # pragma: no cover - playwright is a test extra
-    sync_playwright = None  # type: ignore[assignment]
 
 
 def _skip_or_fail(reason: str) -> None:
@@ -100,8 +97,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
-    if sync_playwright is None:
-        _skip_or_fail("playwright is not installed (pip install -e '.[test]')")
     if not CHROMIUM.exists():
         _skip_or_fail(f"{CHROMIUM} is missing: install Debian's chromium (make install-test)")
     with sync_playwright() as p:
