@@ -71,7 +71,7 @@ class ServeSettings(BaseModel):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     #: requests allowed per API key (``N/second``, ``N/minute``, ``N/hour``; several with ``;``)
     rate_limit: str = "1200/minute"
-    #: where request counts are kept: ``memory://`` for one process, ``redis://host:port`` for several
+    #: where request counts are kept: ``memory://`` (one process) or ``redis://host:port`` (several)
     rate_limit_storage: str = "memory://"
     #: how long a verified key is trusted before the database is asked again (revocation delay)
     key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
