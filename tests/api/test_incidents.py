@@ -77,3 +77,18 @@ def test_filters_and_redaction(client: TestClient, keys: dict[str, str]) -> None
     one = client.get(f"/v1/incidents/{redacted['id']}?redact_names=true", headers=auth(token))
     assert "Priya" not in one.text
     assert client.get("/v1/incidents?limit=0", headers=auth(token)).status_code == 422
+
+
+def test_an_id_too_large_for_the_database_is_404(
+    any_client: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, keys = any_client
+    for incident_id in (2**31, 2**63, 10**30):
+        for answer in (
+            client.get(f"/v1/incidents/{incident_id}", headers=auth(keys["admin"])),
+            client.post(f"/v1/incidents/{incident_id}/ack", headers=auth(keys["admin"])),
+        ):
+            assert answer.status_code == 404, answer.text
+            assert answer.json()["code"] == "incident_unknown"
+    client.post("/ui/session", json={"key": keys["manager"]})
+    assert client.get(f"/manager/incidents/{10**30}").status_code == 404

@@ -177,7 +177,22 @@ def list_incidents(session: Session, where: IncidentFilter) -> tuple[StoredIncid
     return tuple(_stored(row) for row in session.scalars(query))
 
 
+#: Incident ids are 32-bit integers on PostgreSQL (64-bit on SQLite): a larger number names none.
+MAX_INCIDENT_ID = 2**31 - 1
+
+
+def _incident_id(incident_id: int) -> int:
+    """``incident_id`` when a stored incident could have it, else UnknownIncident (a huge id
+    from a URL or the command line would overflow the database's integer)."""
+    if isinstance(incident_id, bool) or not isinstance(incident_id, int):
+        raise UnknownIncident(f"no incident {incident_id!r}")
+    if not 0 < incident_id <= MAX_INCIDENT_ID:
+        raise UnknownIncident(f"no incident {incident_id}")
+    return incident_id
+
+
 def get_incident(session: Session, incident_id: int) -> StoredIncident:
+    incident_id = _incident_id(incident_id)
     row = session.scalars(_INCIDENTS.where(models.Incident.id == incident_id)).one_or_none()
     if row is None:
         raise UnknownIncident(f"no incident {incident_id}")
@@ -192,6 +207,7 @@ def acknowledge_incident(
     Acknowledging again by the same person changes nothing (a retried command is harmless);
     by someone else it is refused, so the first acknowledgement is never overwritten.
     """
+    incident_id = _incident_id(incident_id)
     by = " ".join(by.split()) if isinstance(by, str) else ""
     if not by:
         raise InputError("acknowledged by: give the name of who acknowledges the incident")
