@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from calmline.api import create_app
 from calmline.api.routes.pages import safe_next
-from tests.api.conftest import make_keys, make_settings
+from tests.api.conftest import auth, make_keys, make_settings
+from tests.api.scenes import play
 
 CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -209,3 +210,29 @@ def test_an_agent_sees_only_their_practice(client: TestClient, keys: dict[str, s
     listing = client.get("/trainer").text
     assert mine.id in listing
     assert theirs.id not in listing
+
+
+def test_cookie_writes_need_this_sites_origin(client: TestClient, keys: dict[str, str]) -> None:
+    """A page of another site (or another port of this one: SameSite lets the cookie through)
+    posting a text/plain form to a route without a body must not act as the signed-in user."""
+    play(client, keys["agent"], "protocol_end", "north-1")
+    iid = client.get("/v1/incidents", headers=auth(keys["manager"])).json()["incidents"][0]["id"]
+    sign_in(client, keys["manager"])
+    form = {"content-type": "text/plain"}
+    for origin in ("http://evil.example", "http://testserver:8080", "null"):
+        answer = client.post(f"/v1/incidents/{iid}/ack", headers={**form, "Origin": origin})
+        assert answer.status_code == 403, (origin, answer.text)
+        assert answer.json()["code"] == "forbidden"
+        assert "Origin" in answer.json()["detail"]
+    cross_site = {**form, "Sec-Fetch-Site": "same-site"}
+    assert client.post(f"/v1/incidents/{iid}/ack", headers=cross_site).status_code == 403
+    assert client.post(f"/v1/incidents/{iid}/ack", headers=form).status_code == 403
+    assert client.get(f"/v1/incidents/{iid}").json()["acknowledged_by"] is None
+    # This site's own pages, a recent browser without Origin, and any client with a header.
+    own = client.post(f"/v1/incidents/{iid}/ack", headers={"Origin": "http://testserver"})
+    assert own.status_code == 200, own.text
+    assert own.json()["acknowledged_by"] == "Maya"
+    fetched = client.post(f"/v1/incidents/{iid}/ack", headers={"Sec-Fetch-Site": "same-origin"})
+    assert fetched.status_code == 200
+    client.cookies.clear()
+    assert client.post(f"/v1/incidents/{iid}/ack", headers=auth(keys["manager"])).status_code == 200

@@ -2,8 +2,9 @@
 
 A key comes in the ``Authorization: Bearer <key>`` header, the ``X-API-Key`` header, or (for the
 web UI) the HttpOnly cookie set at sign-in. No key, an unknown or revoked one gives 401; a role the
-route does not allow gives 403. Each key may make ``serve.rate_limit`` requests; beyond that the
-answer is 429 with ``Retry-After``.
+route does not allow gives 403, and so does a request signed in with the cookie that would change
+something but does not come from this site's own pages (cross-site request forgery). Each key
+may make ``serve.rate_limit`` requests; beyond that the answer is 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -179,6 +181,30 @@ class RateLimiter:
         return None
 
 
+#: Methods that change nothing: the sign-in cookie may authenticate them from any page (links).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """Whether the browser says the request comes from a page this host served.
+
+    Browsers send ``Origin`` with every request that may change something (a form posted from
+    another site as ``text/plain`` too, which needs no JSON); without one, a recent browser's
+    ``Sec-Fetch-Site`` says the same. SameSite=Strict keeps the cookie from other sites, but
+    not from another port or subdomain of the same site, hence this check.
+    """
+    origin = headers.get("origin")
+    if origin is not None:
+        host = headers.get("host")
+        parts = urlsplit(origin)
+        return (
+            host is not None
+            and parts.scheme in ("http", "https")
+            and parts.netloc.lower() == host.lower()
+        )
+    return headers.get("sec-fetch-site") == "same-origin"
+
+
 async def authenticate(
     request: Request,
     services: ServicesDep,
@@ -193,12 +219,19 @@ async def authenticate(
     are asked from a worker thread.
     """
     token = bearer.credentials if bearer is not None else header or cookie
+    from_cookie = bearer is None and not header and bool(cookie)
     if not token:
         raise HTTPException(
             401,
             "an API key is required: send 'Authorization: Bearer <key>' "
             "(create one with 'calmline keys create')",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    if from_cookie and request.method not in SAFE_METHODS and not same_origin(request.headers):
+        raise HTTPException(
+            403,
+            f"a {request.method} signed in with the web UI's cookie must come from this site's "
+            "own pages (its Origin header); other clients send 'Authorization: Bearer <key>'",
         )
     cache: KeyCache = request.app.state.key_cache
     fresh, key = cache.cached(token)
