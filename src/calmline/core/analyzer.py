@@ -32,6 +32,7 @@ from calmline.core.types import (
     Role,
     Signal,
     Turn,
+    new_message_analysis,
 )
 from calmline.errors import InputError, MessageTooLong
 
@@ -41,6 +42,7 @@ _CREDIT = "credit:"
 _FIX_ROUNDS = 3
 #: customer messages of conversations (given as turns) whose analyses are kept for reuse
 _CONTEXT_MESSAGES = 256
+_NO_OWNERS: frozenset[str] = frozenset()
 
 
 class Engine:
@@ -65,6 +67,9 @@ class Engine:
                 self._always_asked.append(i)
             for owner in triggers or ():
                 self._asked_for.setdefault(owner, []).append(i)
+        #: the detectors to ask, in order, by the set of owners with hits (see _asked)
+        self._asked_by_owners: dict[frozenset[str], tuple[Detector, ...]] = {}
+        self._venting_signals = frozenset(settings.abuse.venting_signals)
         self.rules = [r for r in rules if r.settings.enabled]
         self.evidence_sources = list(evidence)
         self.max_chars = settings.limits.max_message_chars
@@ -95,30 +100,45 @@ class Engine:
         ``names`` are names known to belong to people in the conversation, so that a name such
         as "Dick" is not read as a swear word.
         """
-        return self._read_message(self._check_text(text, "message"), names)
+        if not isinstance(text, str) or len(text) > self.max_chars:
+            self._check_text(text, "message")  # raises; the check is inlined for speed
+        return self._read_message(text, names)
 
     def _read_message(self, text: str, names: Sequence[str]) -> MessageAnalysis:
         """:meth:`analyze_message` without the size limit, which guards what callers send: a
         draft's fix can be longer than the draft, and it is read as a message too (rule A8)."""
-        view = self.message_matcher.read(text)
-        hits = self.message_matcher.scan(view)
-        scan = Scan(view=view, hits=hits, names=names)
-        asked = self._always_asked
-        if hits:  # most messages have no word that most detectors read
-            asked_for = self._asked_for
-            triggered = [i for owner in hits.owners() for i in asked_for.get(owner, ())]
-            if triggered:
-                asked = sorted({*asked, *triggered})
-        detectors = self.detectors
-        for i in asked:
-            detector = detectors[i]
+        matcher = self.message_matcher
+        view = matcher.read(text)
+        hits = matcher.scan(view)
+        scan = Scan(view, hits, names)
+        # Most messages have no word that most detectors read: only the always-asked then.
+        with_hits = hits.owners()
+        owners = frozenset(with_hits) if with_hits else _NO_OWNERS
+        asked = self._asked_by_owners.get(owners)
+        if asked is None:
+            asked = self._asked(owners)
+        signals = scan.signals
+        for detector in asked:
             if detector.wants(scan):
-                scan.signals.extend(detector.detect(scan))
+                signals.extend(detector.detect(scan))
         if self.evidence_sources:
             self._merge_evidence(scan)
-        signals = tuple(sorted(scan.signals, key=_text_order) if scan.signals else ())
-        anger = self._anger(scan, signals)
-        return MessageAnalysis(text=text, signals=signals, anger=anger, abuse=self._abuse(signals))
+        found = tuple(sorted(signals, key=_text_order)) if signals else ()
+        abuse = self._abuse(found) if found else AbuseLevel.NONE  # most messages: no signal
+        return new_message_analysis(text, found, self._anger(scan, found), abuse)
+
+    def _asked(self, owners: frozenset[str]) -> tuple[Detector, ...]:
+        """The detectors to ask about a message whose hits belong to ``owners``: those always
+        asked and those one of whose triggers is among the owners, in the playbook's order.
+
+        Remembered in ``_asked_by_owners`` (which :meth:`_read_message` looks in first):
+        messages share a few such sets and the answer depends on nothing else; there are at
+        most 2**n of them for the playbook's n owners, in practice a few dozen.
+        """
+        triggered = {i for owner in owners for i in self._asked_for.get(owner, ())}
+        chosen = sorted(triggered.union(self._always_asked))
+        asked = self._asked_by_owners[owners] = tuple(self.detectors[i] for i in chosen)
+        return asked
 
     def _merge_evidence(self, scan: Scan) -> None:
         for source in self.evidence_sources:
@@ -164,7 +184,8 @@ class Engine:
         bangs = view.text.count("!")
         if bangs:
             keep *= (1.0 - cfg.exclamation_weight) ** min(bangs, 4)
-        if "??" in view.text or "?!" in view.text or "!?" in view.text:
+        text = view.text
+        if "?" in text and ("??" in text or "?!" in text or "!?" in text):
             keep *= 1.0 - cfg.question_burst_weight
         forgiving = False
         for sig in signals:
@@ -196,7 +217,7 @@ class Engine:
             return AbuseLevel.ABUSIVE
         if cfg.shouting_with_profanity_is_abusive and {"shouting", "profanity"} <= types:
             return AbuseLevel.ABUSIVE
-        if types & set(cfg.venting_signals):
+        if not types.isdisjoint(self._venting_signals):
             return AbuseLevel.VENTING
         return AbuseLevel.NONE
 

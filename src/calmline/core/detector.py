@@ -44,7 +44,7 @@ def validate_params(model: type[BaseModel] | None, params: Mapping[str, Any], pa
         raise SettingsProblem(f"{path}.{where}" if where else path, err["msg"]) from None
 
 
-@dataclass
+@dataclass(slots=True)
 class Scan:
     """One message being analysed: its tokens, the lexicon hits and the signals found so far."""
 

@@ -136,6 +136,31 @@ class MessageAnalysis:
         }
 
 
+# A frozen dataclass's __init__ sets each field through object.__setattr__, which looks the
+# name up on the class every time; the engine makes one analysis per message, so it fills the
+# slots through their descriptors directly instead (half the cost, same value).
+_SET_ANALYSIS_FIELDS = tuple(
+    getattr(MessageAnalysis, name).__set__ for name in ("text", "signals", "anger", "abuse")
+)
+
+
+def new_message_analysis(
+    text: str, signals: tuple[Signal, ...], anger: float, abuse: AbuseLevel
+) -> MessageAnalysis:
+    """``MessageAnalysis(text, signals, anger, abuse)``, made without the frozen ``__init__``.
+
+    The fields are not checked or converted by ``__init__`` either, so the result is equal to
+    the one the constructor makes; only the engine's hot path uses this.
+    """
+    analysis = object.__new__(MessageAnalysis)
+    set_text, set_signals, set_anger, set_abuse = _SET_ANALYSIS_FIELDS
+    set_text(analysis, text)
+    set_signals(analysis, signals)
+    set_anger(analysis, anger)
+    set_abuse(analysis, abuse)
+    return analysis
+
+
 @dataclass(frozen=True, slots=True)
 class Rewrite:
     """Replace ``span`` of the draft with ``text`` (an insertion when the span is empty).
