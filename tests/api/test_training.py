@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from calmline.errors import StoreError
 from tests.api.conftest import auth
 
 GOOD: list[str] = yaml.safe_load(
@@ -171,3 +173,24 @@ def test_markup_in_a_reply_comes_back_verbatim(client: TestClient, keys: dict[st
         "text": text,
         "seconds": r.json()["turns"][1]["seconds"],
     }
+
+
+def test_a_debrief_is_recorded_once_even_when_linking_it_would_fail(
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording the debrief and linking it to the practice session are one write: a failure
+    between two separate writes used to leave a recorded debrief that the next read recorded
+    again."""
+    token = keys["agent"]
+    sid = start(client, token)["id"]
+    play_to_the_end(client, token, sid)
+    services = client.app.state.services  # type: ignore[attr-defined]
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise StoreError("the database went away")
+
+    monkeypatch.setattr(services.practice, "finish", broken)
+    for _ in range(2):
+        assert client.get(f"/v1/training/sessions/{sid}/debrief", headers=auth(token)).is_success
+    assert len(services.training.sessions("Ana")) == 1
+    assert services.practice.get(sid).training_session_id is not None

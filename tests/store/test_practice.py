@@ -133,6 +133,39 @@ def test_a_session_finished_without_a_debrief_can_be_given_one_later(
         practice.finish(started.id, other)
 
 
+def test_a_debrief_recorded_for_a_session_is_linked_in_the_same_transaction(
+    practice: PracticeStore, sessions: sessionmaker[Session]
+) -> None:
+    started = practice.start("Ada", "shouter", 7, "Ada")
+    training = TrainingStore(sessions)
+    outcomes: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def record() -> None:
+        barrier.wait()
+        outcomes.append(training.record("Ada", debrief(), practice_id=started.id))
+
+    threads = [threading.Thread(target=record) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 6 and len(set(outcomes)) == 1  # recorded once, every reader its id
+    assert len(training.sessions("Ada")) == 1
+    linked = practice.get(started.id)
+    assert linked.training_session_id == outcomes[0] and linked.finished
+    # Someone else's session, or one that does not exist: nothing is recorded.
+    bens = practice.start("Ben", "shouter", 7, "Ben")
+    with pytest.raises(InputError, match="belongs to 'Ben', not 'Ada'"):
+        training.record("Ada", debrief(), practice_id=bens.id)
+    with pytest.raises(UnknownPractice):
+        training.record("Ada", debrief(), practice_id="0" * 32)
+    with pytest.raises(UnknownPractice):
+        training.record("Ada", debrief(), practice_id="x" * 100)
+    assert len(training.sessions("Ada")) == 1
+    assert practice.get(bens.id).training_session_id is None
+
+
 @pytest.mark.parametrize("missing", [12345, 0, -1, 2**40])
 def test_finishing_with_a_debrief_that_does_not_exist_is_refused(
     practice: PracticeStore, missing: int

@@ -60,7 +60,6 @@ class ScenarioBook:
 
 
 BOOK = ScenarioBook()
-_RECORDING = threading.Lock()
 
 
 def scenario_summary(scenario: Scenario) -> dict[str, Any]:
@@ -199,17 +198,14 @@ class Practice:
             )
         debrief = score(session)
         if record.training_session_id is None:
-            # Two first reads at once in this process record it once; the check happens again
-            # under the lock, on the session as stored now.
-            with _RECORDING:
-                record = self.services.practice.get(record.id)
-                if record.training_session_id is None:
-                    finished = record.finished_at or record.updated_at
-                    recorded = self.services.training.record(
-                        record.trainee,
-                        debrief.to_dict(),
-                        started_at=record.started_at,
-                        finished_at=max(finished, record.started_at),
-                    )
-                    self.services.practice.finish(record.id, recorded)
+            # One transaction locks the practice session, records the debrief and links it:
+            # two first reads at once (in any process) record it once.
+            finished = record.finished_at or record.updated_at
+            self.services.training.record(
+                record.trainee,
+                debrief.to_dict(),
+                started_at=record.started_at,
+                finished_at=max(finished, record.started_at),
+                practice_id=record.id,
+            )
         return debrief

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from calmline.errors import InputError, StoreError, UnknownTrainee
+from calmline.errors import InputError, StoreError, UnknownPractice, UnknownTrainee
 from calmline.store import models
 from calmline.store.db import MigratedDatabase
-from calmline.store.models import NAME_CHARS, OUTCOME_CHARS, SCENARIO_CHARS
+from calmline.store.models import NAME_CHARS, OUTCOME_CHARS, PRACTICE_ID_CHARS, SCENARIO_CHARS
 from calmline.store.queries import unstorable
 
 #: The principle groups a session is scored on, then the overall score.
@@ -326,9 +326,16 @@ class TrainingStore:
         *,
         started_at: datetime | None = None,
         finished_at: datetime | None = None,
+        practice_id: str | None = None,
     ) -> int:
         """Store one session's debrief for ``trainee`` (created on first use) in one transaction;
-        returns the session's id. ``finished_at`` defaults to now, ``started_at`` to it."""
+        returns the session's id. ``finished_at`` defaults to now, ``started_at`` to it.
+
+        With ``practice_id`` (a roleplay played over HTTP) the same transaction locks that
+        practice session, links the debrief to it and marks it finished; when it already has a
+        debrief, that one's id is returned and nothing is stored. So two first reads of a
+        debrief at once, in any process, record it once, and a failure records nothing.
+        """
         name = check_trainee(trainee)
         if not isinstance(debrief, Mapping):
             raise InputError(f"debrief: expected a mapping, got {type(debrief).__name__}")
@@ -352,6 +359,9 @@ class TrainingStore:
             )
 
         with self._database.writing(f"recording a training session of {name!r}") as session:
+            practice = None if practice_id is None else _practice(session, practice_id, name)
+            if practice is not None and practice.training_session_id is not None:
+                return practice.training_session_id
             row = self._trainee(session, name)
             stored = models.TrainingSession(
                 trainee_id=row.id,
@@ -366,6 +376,12 @@ class TrainingStore:
             )
             session.add(stored)
             session.flush()
+            if practice is not None:
+                now = self._clock()
+                practice.training_session_id = stored.id
+                practice.finished_at = practice.finished_at or now
+                practice.updated_at = now
+                session.flush()
             return stored.id
 
     def trainees(self) -> tuple[str, ...]:
@@ -413,6 +429,28 @@ class TrainingStore:
         if row is None:  # pragma: no cover - the insert above or another writer made it
             raise StoreError(f"trainee {name!r} could not be created")
         return row
+
+
+def _practice(session: Session, practice_id: str, trainee: str) -> models.PracticeSession:
+    """The practice session's row, locked until the transaction ends; it must be ``trainee``'s."""
+    if (
+        not isinstance(practice_id, str)
+        or not 0 < len(practice_id) <= PRACTICE_ID_CHARS
+        or unstorable(practice_id)
+    ):
+        raise UnknownPractice(f"no practice session {practice_id!r:.60}")
+    row = session.scalars(
+        sa.select(models.PracticeSession)
+        .where(models.PracticeSession.id == practice_id)
+        .with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise UnknownPractice(f"no practice session {practice_id!r}")
+    if row.trainee != trainee:
+        raise InputError(
+            f"practice session {practice_id} belongs to {row.trainee!r}, not {trainee!r}"
+        )
+    return row
 
 
 def _suggest(name: str, known: Sequence[str]) -> str:
