@@ -141,3 +141,24 @@ def test_openapi_lists_the_v1_routes(client: TestClient) -> None:
 
 def test_no_page_loads_anything_from_a_cdn(client: TestClient) -> None:
     assert client.get("/docs").status_code == 404  # Swagger UI would fetch from a CDN
+
+
+def test_using_a_key_records_when_it_was_last_used(app_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`calmline keys list` shows last_used_at: a request with the key (header or sign-in
+    cookie) brings it up to date."""
+    settings = make_settings(app_settings.database_url or "", tmp_path, key_cache_seconds=0)
+    app = create_app(settings)
+    keys = make_keys(app.state.services)
+    stored = app.state.services.keys
+    with TestClient(app) as client:
+        assert stored.get(keys["agent"]).last_used_at is None
+        assert client.get("/v1/me", headers=auth(keys["agent"])).status_code == 200
+        first = stored.get(keys["agent"]).last_used_at
+        assert first is not None
+        assert client.get("/v1/me", headers=auth(keys["agent"])).status_code == 200
+        assert stored.get(keys["agent"]).last_used_at == first  # at most once a minute
+        assert client.post("/ui/session", json={"key": keys["manager"]}).status_code == 204
+        assert client.get("/manager").status_code == 200
+        assert stored.get(keys["manager"]).last_used_at is not None
+        assert stored.get(keys["trainer"]).last_used_at is None
+    app.state.services.close()

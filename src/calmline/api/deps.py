@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -74,15 +75,17 @@ class KeyCache:
         return False, None
 
     def verify(self, token: str, services: Services) -> ApiKey | None:
+        """The key of ``token`` (None for no valid key), from the cache or the database; a
+        key read from the database has its ``last_used_at`` brought up to date."""
         if self.seconds <= 0:
-            return services.keys.verify(token)
+            return _checked(token, services)
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
         now = time.monotonic()
         with self._lock:
             hit = self._keys.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1]
-        key = services.keys.verify(token)
+        key = _checked(token, services)
         with self._lock:
             if len(self._keys) >= self.size:
                 self._keys = {d: v for d, v in self._keys.items() if v[0] > now}
@@ -94,6 +97,24 @@ class KeyCache:
     def forget(self) -> None:
         with self._lock:
             self._keys.clear()
+
+
+#: ``last_used_at`` is brought up to date at most this often (a write per request would cost
+#: more than the request; ``calmline keys list`` shows it to the minute).
+TOUCH_SECONDS = 60.0
+
+
+def _checked(token: str, services: Services) -> ApiKey | None:
+    """The key of ``token`` from the database, recording its use (at most every minute)."""
+    key = services.keys.verify(token)
+    if key is None:
+        return None
+    last = key.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    if last is None or (datetime.now(UTC) - last).total_seconds() >= TOUCH_SECONDS:
+        services.keys.touch(key.id)
+    return key
 
 
 class MovingWindow:
