@@ -162,3 +162,21 @@ def test_using_a_key_records_when_it_was_last_used(app_settings, tmp_path: Path)
         assert stored.get(keys["manager"]).last_used_at is not None
         assert stored.get(keys["trainer"]).last_used_at is None
     app.state.services.close()
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_not_sent_as_json_is_415_saying_so(
+    client: TestClient, keys: dict[str, str], content_type: str | None
+) -> None:
+    headers = auth(keys["agent"])
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    r = client.post("/v1/analyze", content=b'{"text": "hi"}', headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "unsupported_media_type"
+    assert "Content-Type: application/json" in r.json()["detail"]
+    assert (content_type or "no Content-Type") in r.json()["detail"]
+    # JSON that is not an object is still a 422 saying where.
+    r = client.post("/v1/analyze", json=["hi"], headers=auth(keys["agent"]))
+    assert (r.status_code, r.json()["code"]) == (422, "input_invalid")

@@ -100,6 +100,14 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def _body_not_json(exc: RequestValidationError) -> bool:
+    """Whether the route wanted a JSON body and got raw bytes (a form, text/plain, no type)."""
+    return any(
+        tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes | bytearray)
+        for e in exc.errors()
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem document."""
 
@@ -113,6 +121,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _body_not_json(exc):
+            # The body arrived as bytes: it was not sent as JSON, so its fields were never read.
+            sent = request.headers.get("content-type") or "no Content-Type"
+            return problem(
+                415,
+                "unsupported_media_type",
+                f"the body must be JSON sent with 'Content-Type: application/json' (got {sent})",
+                instance=request.url.path,
+            )
         problems = [
             {"loc": _location(tuple(e.get("loc", ()))), "msg": str(e.get("msg", ""))}
             for e in exc.errors()
