@@ -196,7 +196,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     with served.serving(args.sessions, prepare=open_conversations) as server:
         memory_start = server.memory()
         cpu_before = server.cpu()
+        client_before = time.process_time()
         tally, wall = asyncio.run(run(server, drafts, args.seconds, args.cps, compression))
+        client_cpu = time.process_time() - client_before
         cpu_after = server.cpu()
         memory_end = server.memory()
 
@@ -230,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             if cpu_before is not None and cpu_after is not None
             else None
         ),
+        "client_cpu_share": round(client_cpu / wall, 3),
         "memory_kib": {"start": memory_start, "end": memory_end},
         "compression": compression,
     }
@@ -266,7 +269,7 @@ def report(payload: dict[str, Any]) -> None:
     print()
     print(
         harness.table(
-            ["checks", "checks/s", "guidance frames", "errors", "server CPU (cores)"],
+            ["checks", "checks/s", "guidance frames", "errors", "server CPU", "client CPU"],
             [
                 [
                     r["checks"],
@@ -274,6 +277,7 @@ def report(payload: dict[str, Any]) -> None:
                     r["guidance_frames"],
                     r["errors"],
                     r["server_cpu_share"],
+                    r["client_cpu_share"],
                 ]
             ],
         )

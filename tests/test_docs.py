@@ -423,3 +423,42 @@ def test_every_error_code_is_in_errors_md() -> None:
     text = (DOCS / "errors.md").read_text(encoding="utf-8")
     for cls in (CalmlineError, *subclasses(CalmlineError)):
         assert f"| `{cls.code}` | `{cls.__name__}` |" in text, cls.__name__
+
+
+# ----- docs/operations.md -------------------------------------------------------------------------
+
+
+def test_every_serve_setting_is_in_operations_md_with_its_variable_and_an_example() -> None:
+    from calmline.settings import ServeSettings
+
+    table = section((DOCS / "operations.md").read_text(encoding="utf-8"), "## Settings")
+    for name in ServeSettings.model_fields:
+        variable = f"CALMLINE_SERVE__{name.upper()}"
+        row = next((r for r in table.splitlines() if r.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"serve.{name} is not in docs/operations.md#settings"
+        assert f"| `{variable}` |" in row, f"serve.{name}: the row does not name {variable}"
+        assert f"`{variable}=" in row, f"serve.{name}: the row has no example"
+
+
+def test_every_metric_is_in_operations_md() -> None:
+    from calmline.api.metrics import Metrics
+
+    part = section((DOCS / "operations.md").read_text(encoding="utf-8"), "## `/metrics`")
+    names = [
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in Metrics().registry.collect()
+    ]
+    assert len(names) >= 5
+    for name in names:
+        assert f"| `{name}` |" in part, f"{name} is not in docs/operations.md#metrics"
+
+
+def test_the_live_protocol_in_operations_md_has_every_frame_and_close_code() -> None:
+    from calmline.api.routes import ws
+
+    part = section((DOCS / "operations.md").read_text(encoding="utf-8"), "## The live protocol")
+    for kind in (*ws.FRAMES, "hello", "check", "guidance", "pong", "error"):
+        assert f'{{"type": "{kind}"' in part, kind
+    for code in (ws.CLOSE_POLICY, ws.CLOSE_TOO_BIG, ws.CLOSE_TRY_LATER):
+        assert f"| {code} |" in part, code
+    assert "### An example session" in part
