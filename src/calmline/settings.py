@@ -79,7 +79,7 @@ class ServeSettings(BaseModel):
     ws_debounce_ms: int = Field(default=150, ge=0, le=5000)
     #: access log lines as JSON objects (``json``) or plain text (``text``)
     log_format: Literal["json", "text"] = "json"
-    #: also log message and draft texts (off: logs never contain what customers or agents wrote)
+    #: also log HTTP request bodies (first 4 KB; never the sign-in): for debugging only
     log_bodies: bool = False
     #: serve Prometheus metrics at ``/metrics``
     metrics: bool = True

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from calmline.api import create_app
 from calmline.errors import SettingsError
+from calmline.settings import AppSettings
 from tests.api.conftest import auth, make_keys, make_settings
 
 
@@ -180,3 +181,19 @@ def test_a_body_not_sent_as_json_is_415_saying_so(
     # JSON that is not an object is still a 422 saying where.
     r = client.post("/v1/analyze", json=["hi"], headers=auth(keys["agent"]))
     assert (r.status_code, r.json()["code"]) == (422, "input_invalid")
+
+
+def test_log_bodies_adds_request_bodies_but_never_the_sign_in(
+    app_settings: AppSettings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(app_settings.database_url or "", tmp_path, log_bodies=True)
+    app = create_app(settings)
+    keys = make_keys(app.state.services)
+    with TestClient(app) as client, caplog.at_level(logging.INFO, logger="calmline.access"):
+        client.post("/v1/analyze", json={"text": "where is my parcel"}, headers=auth(keys["agent"]))
+        client.post("/ui/session", json={"key": keys["agent"]})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "calmline.access"]
+    analyze = next(line for line in lines if line["route"] == "/v1/analyze")
+    assert "where is my parcel" in analyze["body"]
+    assert all(keys["agent"] not in r.getMessage() for r in caplog.records)
+    app.state.services.close()

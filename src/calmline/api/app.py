@@ -93,5 +93,6 @@ def create_app(
         max_body_bytes=serve.max_body_bytes,
         metrics=app.state.metrics,
         log_format=serve.log_format,
+        log_bodies=serve.log_bodies,
     )
     return app

@@ -3,7 +3,8 @@
 Written as plain ASGI (not ``BaseHTTPMiddleware``) so streaming bodies are counted as they arrive
 and WebSockets pass straight through. The access log has the method, the route template (not the
 raw path: ids in paths can be personal), status, duration, the key's public prefix and the request
-id; it never has a request or response body.
+id; it never has a request or response body unless ``serve.log_bodies`` is on (a debugging
+aid: then the first 4 KB of each request body, except the sign-in's, which holds a key).
 """
 
 from __future__ import annotations
@@ -34,16 +35,29 @@ def _problem_body(status: int, code: str, title: str, detail: str, path: str) ->
     return json.dumps(body).encode()
 
 
+#: With ``serve.log_bodies`` on, how much of each request body goes into its log line.
+LOGGED_BODY_BYTES = 4096
+#: Requests whose bodies are never logged, whatever the settings: the sign-in carries a key.
+UNLOGGED_PATHS = frozenset({"/ui/session"})
+
+
 class ServiceMiddleware:
     """Every HTTP request: a request id, the body limit, then metrics and one access-log line."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics | None, log_format: str
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics | None,
+        log_format: str,
+        log_bodies: bool = False,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.log_format = log_format
+        self.log_bodies = log_bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,6 +79,11 @@ class ServiceMiddleware:
 
         received = 0
         overflow = False
+        # Only with serve.log_bodies (a debugging aid, off by default), and never the sign-in
+        # body, which holds an API key.
+        kept: bytearray | None = (
+            bytearray() if self.log_bodies and scope.get("path") not in UNLOGGED_PATHS else None
+        )
 
         async def counted_receive() -> Message:
             # Past the limit the app is told the client went away, so it stops reading; its
@@ -74,7 +93,10 @@ class ServiceMiddleware:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if kept is not None and len(kept) < LOGGED_BODY_BYTES:
+                    kept.extend(chunk[: LOGGED_BODY_BYTES - len(kept)])
                 if received > limit:
                     overflow = True
                     return {"type": "http.disconnect"}
@@ -104,7 +126,7 @@ class ServiceMiddleware:
             status = 413
             await self._too_large(scope, send, request_id, None)
         finally:
-            self._record(scope, status, started, request_id)
+            self._record(scope, status, started, request_id, kept)
 
     async def _too_large(
         self, scope: Scope, send: Send, request_id: str, declared: int | None
@@ -132,7 +154,14 @@ class ServiceMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-    def _record(self, scope: Scope, status: int, started: float, request_id: str) -> None:
+    def _record(
+        self,
+        scope: Scope,
+        status: int,
+        started: float,
+        request_id: str,
+        body: bytearray | None = None,
+    ) -> None:
         seconds = time.perf_counter() - started
         route = _route_template(scope)
         method = scope.get("method", "")
@@ -150,6 +179,8 @@ class ServiceMiddleware:
             "ms": round(seconds * 1000, 2),
             "key": state.get("key_prefix"),
         }
+        if body:
+            fields["body"] = body.decode("utf-8", "replace")
         if self.log_format == "json":
             access_log.info(json.dumps(fields))
         else:
@@ -162,6 +193,8 @@ class ServiceMiddleware:
                 fields["key"],
                 request_id,
             )
+            if body:
+                access_log.info("body of %s: %s", request_id, fields["body"])
 
 
 def _content_length(scope: Scope) -> int | None:
