@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from calmline.api import create_app
 from calmline.api.routes.pages import safe_next
+from calmline.errors import StoreError
 from tests.api.conftest import auth, make_keys, make_settings
 from tests.api.scenes import play
 
@@ -236,3 +237,19 @@ def test_cookie_writes_need_this_sites_origin(client: TestClient, keys: dict[str
     assert fetched.status_code == 200
     client.cookies.clear()
     assert client.post(f"/v1/incidents/{iid}/ack", headers=auth(keys["manager"])).status_code == 200
+
+
+def test_a_database_failure_on_a_practice_page_is_not_a_missing_session(
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    mine = services.practice.start("Ana", "insulter", 1, "Ana")
+    sign_in(client, keys["agent"])
+
+    def unreachable(_sid: str) -> None:
+        raise StoreError("the database went away")
+
+    monkeypatch.setattr(services.practice, "get", unreachable)
+    page = client.get(f"/trainer/{mine.id}")
+    assert page.status_code == 503
+    assert page.json()["code"] == "store_error"

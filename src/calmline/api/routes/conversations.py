@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from calmline.api.access import sees_conversation
+from calmline.api.access import sees_conversation, visible_conversation
 from calmline.api.deps import Agent, ConversationReader, ServicesDep
 from calmline.api.ingest import announce, store_event
 from calmline.api.schemas.conversations import (
@@ -37,10 +37,7 @@ DETAILS = ("customer_name", "customer_id", "channel", "agent", "team")
 
 def visible(services: Services, key: ApiKey, conversation_id: str) -> StoredConversation:
     """The conversation when the key may see it; else the same 404 as for an unknown id."""
-    conversation = services.conversations.get_conversation(conversation_id)
-    if not sees_conversation(key, conversation):
-        raise UnknownConversation(f"no conversation {conversation_id!r}")
-    return conversation
+    return visible_conversation(key, services.conversations.get_conversation(conversation_id))
 
 
 def _owner(body: ConversationCreate, key: ApiKey) -> tuple[str | None, str | None]:

@@ -11,11 +11,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from calmline.api.access import sees_incident
+from calmline.api.access import visible_incident
 from calmline.api.deps import Manager, ServicesDep
 from calmline.api.schemas.incidents import IncidentList, IncidentPublic
 from calmline.api.services import Services
-from calmline.errors import UnknownIncident
 from calmline.store.keys import ApiKey, Role
 from calmline.store.records import StoredIncident
 
@@ -32,10 +31,7 @@ RedactNames = Annotated[
 
 def visible(services: Services, key: ApiKey, incident_id: int) -> StoredIncident:
     """The incident when the key may see it; else the same 404 as for an unknown id."""
-    incident = services.conversations.incident(incident_id)
-    if not sees_incident(key, incident):
-        raise UnknownIncident(f"no incident {incident_id}")
-    return incident
+    return visible_incident(key, services.conversations.incident(incident_id))
 
 
 @router.get("", response_model=IncidentList, summary="List incidents")

@@ -294,10 +294,8 @@ def _practice_page(request: Request, services: Services, sid: str, template: str
     if isinstance(key, Response):
         return key
     try:
-        record = services.practice.get(sid)
-    except (errors.StoreError, errors.InputError):
-        return problem_page(request, key, 404, "There is no such practice session.")
-    if key.role is Role.AGENT and record.trainee != key.name:
+        record = access.visible_practice(key, services.practice.get(sid))
+    except (errors.UnknownPractice, errors.InputError):
         return problem_page(request, key, 404, "There is no such practice session.")
     return render(
         request,

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
+from calmline.api.access import visible_practice
 from calmline.api.deps import ServicesDep, Trainee
 from calmline.api.practice import Practice, scenario_summary, view
 from calmline.api.schemas.training import (
@@ -20,7 +21,7 @@ from calmline.api.schemas.training import (
     ScenarioList,
 )
 from calmline.api.services import Services
-from calmline.errors import UnknownPractice, UnknownTrainee
+from calmline.errors import UnknownTrainee
 from calmline.store.keys import ApiKey, Role
 from calmline.store.practice import PracticeRecord
 
@@ -29,10 +30,7 @@ router = APIRouter(prefix="/v1/training", tags=["training"])
 
 def visible(services: Services, key: ApiKey, practice_id: str) -> PracticeRecord:
     """The session when the key may see it (an agent: their own); else the unknown id's 404."""
-    record = services.practice.get(practice_id)
-    if key.role is Role.AGENT and record.trainee != key.name:
-        raise UnknownPractice(f"no practice session {practice_id!r}")
-    return record
+    return visible_practice(key, services.practice.get(practice_id))
 
 
 @router.get("/scenarios", response_model=ScenarioList, summary="The roleplay scenarios")
