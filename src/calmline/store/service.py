@@ -18,7 +18,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from calmline.coach.events import Event, EventKind, Guidance, Incident
 from calmline.core.analyzer import Engine
 from calmline.errors import (
     ConversationClosed,
+    EventConflict,
     EventError,
     EventOrderError,
     InputError,
@@ -57,6 +58,16 @@ DEFAULT_CHANNEL = "chat"
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """An event as stored, the guidance after it, and whether this call stored it."""
+
+    event: Event
+    guidance: Guidance
+    #: False when the event was already stored (a retry): nothing new happened
+    new: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,10 +239,40 @@ class ConversationService:
         """Store ``event`` and return the coach's guidance after it, all in one transaction.
 
         The same event again returns the stored guidance and writes nothing; the same id with
-        different content is an EventError. An event older than the conversation's last one
+        different content is an EventConflict. An event older than the conversation's last one
         is an EventOrderError, an unknown conversation (without ``create=True``) is
         UnknownConversation, and anything but a draft after the conversation ended is
         ConversationClosed.
+        """
+        return self.store(
+            conversation_id,
+            event,
+            create=create,
+            customer_name=customer_name,
+            customer_id=customer_id,
+            agent=agent,
+            channel=channel,
+            team=team,
+        ).guidance
+
+    def store(
+        self,
+        conversation_id: str,
+        event: Event,
+        *,
+        create: bool = False,
+        retry_ignores_time: bool = False,
+        customer_name: str | None = None,
+        customer_id: str | None = None,
+        agent: str | None = None,
+        channel: str | None = None,
+        team: str | None = None,
+    ) -> Ingested:
+        """:meth:`ingest`, also saying whether the event is new or a retry of a stored one.
+
+        With ``retry_ignores_time`` an event whose id is stored is a retry when everything but
+        its time matches (for clients that let the server time their events: a retry then
+        arrives later than the original).
         """
         conversation_id = _check_conversation_id(conversation_id)
         event = _check_event(event, conversation_id)
@@ -245,13 +286,17 @@ class ConversationService:
                 )
             ).one_or_none()
             if stored is not None:
-                if _event_of(stored) != event:
-                    raise EventError(
+                earlier = _event_of(stored)
+                if retry_ignores_time:
+                    event = replace(event, at=earlier.at)
+                if earlier != event:
+                    raise EventConflict(
                         f"event {event.id}: conversation {conversation_id} already has an event "
                         "with this id and different content; give each event its own id"
                     )
                 log.debug("event %s of conversation %s was already stored", event.id, row.id)
-                return guidance_from_dict(stored.guidance, text=stored.text)
+                guidance = guidance_from_dict(stored.guidance, text=stored.text)
+                return Ingested(earlier, guidance, new=False)
             if row.closed_at is not None and event.kind is not EventKind.AGENT_DRAFT:
                 raise ConversationClosed(
                     f"conversation {conversation_id} ended at {row.closed_at.isoformat()}; "
@@ -268,7 +313,7 @@ class ConversationService:
             fed = row.event_count
             row_id = row.id
         self._keep_coach(row_id, fed, coach)
-        return guidance
+        return Ingested(event, guidance, new=True)
 
     def acknowledge(self, incident_id: int, by: str) -> StoredIncident:
         """Record that the line manager ``by`` has seen the incident (D7)."""

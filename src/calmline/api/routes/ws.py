@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from calmline.api.access import visible_conversation
 from calmline.api.deps import KEY_COOKIE, KeyCache, RateLimiter
 from calmline.api.hub import Hub, Subscription, guidance_message
-from calmline.api.ingest import Stored, announce, store_event
+from calmline.api.ingest import announce, store_event
 from calmline.api.metrics import Metrics
 from calmline.api.schemas.analysis import MAX_CONTEXT_TURNS
 from calmline.api.schemas.common import Request
@@ -43,6 +43,7 @@ from calmline.core.types import Turn
 from calmline.errors import CalmlineError
 from calmline.store.keys import ApiKey, Role
 from calmline.store.records import StoredConversation, StoredEvent
+from calmline.store.service import Ingested
 
 router = APIRouter(prefix="/v1", tags=["live"])
 access_log = logging.getLogger("calmline.access")
@@ -433,7 +434,7 @@ class LiveSession:
             self.metrics.count_findings(result.findings)
         return result.to_dict()
 
-    def _ingest(self, body: EventCreate) -> Stored:
+    def _ingest(self, body: EventCreate) -> Ingested:
         self._within_rate()
         stored = store_event(self.services, self.conversation_id, body, self.key)
         if stored.new:
