@@ -120,7 +120,7 @@ def test_an_event_sent_twice_gets_the_same_guidance_and_is_stored_once(
     again = client.post(url, json=MESSAGE, headers=headers)
     assert again.status_code == 200
     assert again.json() == first.json()
-    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
     timed = {**MESSAGE, "id": "m2", "at": later}
     assert client.post(url, json=timed, headers=headers).status_code == 200
     assert client.post(url, json=timed, headers=headers).status_code == 200
@@ -224,3 +224,19 @@ def test_a_stored_event_is_published_to_the_hub_once(
 
 def test_the_case_file_is_the_one_the_store_tests_use() -> None:
     assert CASES["protocol_end"]["expect"]["incident"] == "protocol_end"
+
+
+def test_an_event_far_ahead_of_the_servers_clock_is_refused(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """Stored, it would stay the newest event and every real one after it would be a 409."""
+    open_conversation(client, keys["agent"], "ahead-1")
+    url = "/v1/conversations/ahead-1/events"
+    later = (datetime.now(UTC) + timedelta(days=3650)).isoformat()
+    r = client.post(url, json={**MESSAGE, "at": later}, headers=auth(keys["agent"]))
+    assert (r.status_code, r.json()["code"]) == (422, "event_invalid"), r.text
+    assert "after the server's time" in r.json()["detail"]
+    assert client.get(url, headers=auth(keys["agent"])).json()["events"] == []
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    r = client.post(url, json={**MESSAGE, "id": "m2", "at": soon}, headers=auth(keys["agent"]))
+    assert r.status_code == 200, r.text
