@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from calmline.api import create_app
@@ -197,3 +198,41 @@ def test_log_bodies_adds_request_bodies_but_never_the_sign_in(
     assert "where is my parcel" in analyze["body"]
     assert all(keys["agent"] not in r.getMessage() for r in caplog.records)
     app.state.services.close()
+
+
+def test_both_kinds_of_413_are_the_same_problem_shape(app_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The body limit (middleware) and a message over the playbook's limit (a handler) used to
+    give different titles for the same status."""
+    settings = make_settings(app_settings.database_url or "", tmp_path, max_body_bytes=60_000)
+    app = create_app(settings)
+    keys = make_keys(app.state.services)
+    with TestClient(app) as client:
+        body = client.post("/v1/analyze", json={"text": "x" * 70_000}, headers=auth(keys["agent"]))
+        text = client.post("/v1/check", json={"draft": "x" * 50_000}, headers=auth(keys["agent"]))
+    app.state.services.close()
+    assert body.status_code == text.status_code == 413
+    assert (body.json()["code"], text.json()["code"]) == ("body_too_large", "message_too_long")
+    assert body.json()["title"] == text.json()["title"] == "Content Too Large"
+    assert set(body.json()) == set(text.json())
+    assert body.headers["content-type"] == text.headers["content-type"]
+
+
+def test_an_unexpected_error_is_logged_with_the_route_not_the_path(
+    app: FastAPI, keys: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    services = app.state.services
+
+    def broken(_cid: str) -> None:
+        raise RuntimeError("a bug")
+
+    services.conversations.get_conversation = broken  # the instance only, for this test
+    with (
+        TestClient(app, raise_server_exceptions=False) as client,
+        caplog.at_level(logging.ERROR, logger="calmline.api"),
+    ):
+        r = client.get("/v1/conversations/dana-whitfield-0612", headers=auth(keys["admin"]))
+    assert r.status_code == 500
+    assert r.json()["code"] == "internal_error"
+    assert "a bug" not in r.text
+    logged = [rec.getMessage() for rec in caplog.records if rec.name == "calmline.api"]
+    assert logged == ["unexpected error on GET /v1/conversations/{conversation_id}"]

@@ -18,21 +18,9 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calmline.api.metrics import Metrics
-from calmline.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from calmline.api.problems import PROBLEM_MEDIA_TYPE, problem_document
 
 access_log = logging.getLogger("calmline.access")
-
-
-def _problem_body(status: int, code: str, title: str, detail: str, path: str) -> bytes:
-    body = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "instance": path,
-    }
-    return json.dumps(body).encode()
 
 
 #: With ``serve.log_bodies`` on, how much of each request body goes into its log line.
@@ -132,14 +120,14 @@ class ServiceMiddleware:
         self, scope: Scope, send: Send, request_id: str, declared: int | None
     ) -> None:
         size = f"{declared:,} bytes" if declared is not None else "more than that"
-        body = _problem_body(
+        document = problem_document(
             413,
             "body_too_large",
-            "Content Too Large",
             f"the request body is {size}; the limit is {self.max_body_bytes:,} bytes "
             "(CALMLINE_SERVE__MAX_BODY_BYTES)",
-            scope.get("path", ""),
+            instance=scope.get("path", ""),
         )
+        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         await send(
             {
                 "type": "http.response.start",

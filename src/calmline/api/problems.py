@@ -8,6 +8,7 @@ chosen here and nowhere else below the API layer.
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -17,6 +18,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from calmline import errors
+
+log = logging.getLogger("calmline.api")
 
 PROBLEM_TYPE_BASE = "https://calmline.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -66,6 +69,27 @@ def status_of(exc: errors.CalmlineError) -> int:
     return 500
 
 
+#: RFC 9110's names for the statuses whose older names Python's http module may still give.
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def problem_document(
+    status: int, code: str, detail: str, *, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The body of a problem: the same fields and titles wherever it is made."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": _TITLES.get(status) or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    body.update(extra)
+    return body
+
+
 def problem(
     status: int,
     code: str,
@@ -76,16 +100,7 @@ def problem(
     **extra: Any,
 ) -> JSONResponse:
     """A problem+json response."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if instance is not None:
-        body["instance"] = instance
-    body.update(extra)
+    body = problem_document(status, code, detail, instance=instance, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -156,13 +171,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The traceback goes to the server log (without the request body); the client gets a
-        # problem document without internals.
-        import logging
-
-        logging.getLogger("calmline.api").exception(
-            "unexpected error on %s %s", request.method, request.url.path
-        )
+        # The traceback goes to the server log (without the request body, and with the route
+        # template rather than the path, whose ids can be personal, as in the access log); the
+        # client gets a problem document without internals.
+        route = getattr(request.scope.get("route"), "path", "(unmatched)")
+        log.exception("unexpected error on %s %s", request.method, route)
         return problem(
             500,
             "internal_error",
