@@ -141,6 +141,14 @@ def test_agents_train_as_themselves_and_see_only_their_sessions(
     assert (progress.status_code, progress.json()["code"]) == (404, "trainee_unknown")
 
 
+def test_an_agent_without_a_finished_session_has_empty_progress(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    r = client.get("/v1/training/progress/Ana", headers=auth(keys["agent"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["sessions"] == 0 and r.json()["scenarios"] == []
+
+
 def test_bad_requests(client: TestClient, keys: dict[str, str]) -> None:
     headers = auth(keys["trainer"])
     unknown = client.post("/v1/training/sessions", json={"scenario": "nope"}, headers=headers)

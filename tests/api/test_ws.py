@@ -135,6 +135,21 @@ def test_a_header_key_needs_no_origin(live_client: TestClient, live_keys: dict[s
         assert ws.receive_json()["type"] == "hello"
 
 
+def test_revoking_a_key_closes_its_open_sockets(
+    live_app: FastAPI, live_client: TestClient, live_keys: dict[str, str]
+) -> None:
+    with live_client.websocket_connect(live(), headers=auth(live_keys["agent"])) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "draft", "text": "Hello", "seq": 1})
+        assert ws.receive_json()["type"] == "check"
+        live_app.state.services.keys.revoke(live_keys["agent"].split("_")[1])
+        live_app.state.key_cache.forget()  # as if key_cache_seconds had passed
+        ws.send_json({"type": "draft", "text": "Hello again", "seq": 2})
+        closed = refused(ws)
+    assert closed.code == 1008
+    assert "revoked" in closed.reason
+
+
 def test_the_open_sockets_gauge(live_client: TestClient, live_keys: dict[str, str]) -> None:
     def gauge() -> str:
         text = live_client.get("/metrics").text

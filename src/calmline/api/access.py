@@ -18,7 +18,8 @@ def sees_conversation(key: ApiKey, conversation: StoredConversation) -> bool:
     if key.role is Role.ADMIN:
         return True
     if key.role is Role.AGENT:
-        return conversation.agent == key.name
+        # Name and team: two agents of one name in two teams do not see each other's chats.
+        return conversation.agent == key.name and conversation.team == key.team
     if key.role is Role.MANAGER:
         return key.team is not None and conversation.team == key.team
     return False

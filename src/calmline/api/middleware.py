@@ -26,7 +26,12 @@ access_log = logging.getLogger("calmline.access")
 #: With ``serve.log_bodies`` on, how much of each request body goes into its log line.
 LOGGED_BODY_BYTES = 4096
 #: Requests whose bodies are never logged, whatever the settings: the sign-in carries a key.
-UNLOGGED_PATHS = frozenset({"/ui/session"})
+UNLOGGED_PREFIX = "/ui/"
+
+
+def _unlogged(path: str) -> bool:
+    """Whether ``path`` is one of the web UI's own (sign-in) routes, however it is spelt."""
+    return "/".join(part for part in path.split("/") if part).startswith(UNLOGGED_PREFIX[1:])
 
 
 class ServiceMiddleware:
@@ -70,7 +75,7 @@ class ServiceMiddleware:
         # Only with serve.log_bodies (a debugging aid, off by default), and never the sign-in
         # body, which holds an API key.
         kept: bytearray | None = (
-            bytearray() if self.log_bodies and scope.get("path") not in UNLOGGED_PATHS else None
+            bytearray() if self.log_bodies and not _unlogged(scope.get("path", "")) else None
         )
 
         async def counted_receive() -> Message:

@@ -104,7 +104,8 @@ def scorecards(
     team: str | None = None,
 ) -> tuple[Scorecard, ...]:
     """One scorecard per agent with conversations opened since ``since`` (of ``team`` when
-    given), by agent name. Conversations without an agent are not counted."""
+    given), by agent name and team (two agents of one name in two teams are two cards).
+    Conversations without an agent are not counted."""
     if since is not None and since.utcoffset() is None:
         raise InputError(f"since: {since.isoformat()} has no time zone")
     if team is not None and unstorable(team):
@@ -115,24 +116,24 @@ def scorecards(
     if team is not None:
         chosen = chosen.where(models.Conversation.team == team)
     wanted = chosen.subquery()
-    tallies: dict[str, _Tally] = {}
+    tallies: dict[tuple[str, str], _Tally] = {}
     with MigratedDatabase(session_factory).reading("reading scorecards") as session:
         for row in session.execute(
             sa.select(
                 models.Conversation.id, models.Conversation.agent, models.Conversation.team
             ).where(models.Conversation.id.in_(sa.select(wanted.c.id)))
         ):
-            tally = tallies.setdefault(row.agent, _Tally(row.team))
+            tally = tallies.setdefault((row.agent, row.team or ""), _Tally(row.team))
             tally.conversations.add(row.id)
         for event in session.execute(
-            sa.select(models.Conversation.agent, models.Event.guidance)
+            sa.select(models.Conversation.agent, models.Conversation.team, models.Event.guidance)
             .join(models.Event, models.Event.conversation_id == models.Conversation.id)
             .where(
                 models.Conversation.id.in_(sa.select(wanted.c.id)),
                 models.Event.kind == "agent_message",
             )
         ):
-            tally = tallies[event.agent]
+            tally = tallies[event.agent, event.team or ""]
             guidance = event.guidance or {}
             tally.message_scores.append(message_score(guidance))
             tally.findings.update(f.get("principle", "?") for f in guidance.get("findings") or ())
@@ -140,12 +141,12 @@ def scorecards(
             if guidance.get("blocked"):
                 tally.blocked += 1
         for incident in session.execute(
-            sa.select(models.Conversation.agent, models.Incident.reason)
+            sa.select(models.Conversation.agent, models.Conversation.team, models.Incident.reason)
             .join(models.Incident, models.Incident.conversation_id == models.Conversation.id)
             .where(models.Conversation.id.in_(sa.select(wanted.c.id)))
         ):
-            tally = tallies[incident.agent]
+            tally = tallies[incident.agent, incident.team or ""]
             tally.incidents += 1
             if incident.reason == PROTOCOL_END:
                 tally.ended_by_protocol += 1
-    return tuple(tallies[agent].card(agent) for agent in sorted(tallies))
+    return tuple(tallies[who].card(who[0]) for who in sorted(tallies))

@@ -101,12 +101,13 @@ def list_conversations(
     """The newest conversations the key may see: an agent's own, a manager's team's, all for
     an admin."""
     if key.role is Role.AGENT:
-        found = services.conversations.conversations(agent=key.name, limit=limit)
+        found = services.conversations.conversations(agent=key.name, team=key.team, limit=limit)
     elif key.role is Role.MANAGER:
         found = services.conversations.conversations(team=key.team, limit=limit)
     else:
         found = services.conversations.conversations(limit=limit)
-    return {"conversations": [c.to_dict() for c in found]}
+    # The store matches what is given; the access rule also holds for a key without a team.
+    return {"conversations": [c.to_dict() for c in found if sees_conversation(key, c)]}
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail, summary="Read a conversation")

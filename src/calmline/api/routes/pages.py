@@ -230,8 +230,11 @@ def agent_home(request: Request, services: ServicesDep) -> Response:
     key = guarded(request, services, Role.AGENT)
     if isinstance(key, Response):
         return key
-    agent = None if key.role is Role.ADMIN else key.name
-    conversations = services.conversations.conversations(agent=agent, limit=100)
+    if key.role is Role.ADMIN:
+        conversations = services.conversations.conversations(limit=100)
+    else:
+        found = services.conversations.conversations(agent=key.name, team=key.team, limit=100)
+        conversations = tuple(c for c in found if access.sees_conversation(key, c))
     return render(request, "agent_list.html", key, section="agent", conversations=conversations)
 
 

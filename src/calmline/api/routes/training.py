@@ -24,6 +24,7 @@ from calmline.api.services import Services
 from calmline.errors import UnknownTrainee
 from calmline.store.keys import ApiKey, Role
 from calmline.store.practice import PracticeRecord
+from calmline.store.training import check_trainee, progress_of
 
 router = APIRouter(prefix="/v1/training", tags=["training"])
 
@@ -78,7 +79,12 @@ def debrief(practice_id: str, services: ServicesDep, key: Trainee) -> Any:
 @router.get("/progress/{trainee}", summary="A trainee's progress")
 def progress(trainee: str, services: ServicesDep, key: Trainee) -> Any:
     """Per principle group, the scores and trend; per scenario, attempts and whether passed.
-    An agent sees only their own."""
-    if key.role is Role.AGENT and trainee != key.name:
+    An agent sees only their own (empty before their first finished session)."""
+    if key.role is not Role.AGENT:
+        return services.training.progress(trainee).to_dict()
+    if trainee != key.name:
         raise UnknownTrainee(f"no trainee {trainee!r}")
-    return services.training.progress(trainee).to_dict()
+    try:
+        return services.training.progress(trainee).to_dict()
+    except UnknownTrainee:
+        return progress_of(check_trainee(trainee), ()).to_dict()

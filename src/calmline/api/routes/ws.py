@@ -19,15 +19,14 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import anyio
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from calmline.api.access import visible_conversation
-from calmline.api.deps import KEY_COOKIE, KeyCache, RateLimiter
+from calmline.api.deps import KEY_COOKIE, KeyCache, RateLimiter, same_origin
 from calmline.api.hub import Hub, Subscription, guidance_message
 from calmline.api.ingest import announce, store_event
 from calmline.api.metrics import Metrics
@@ -138,6 +137,10 @@ def close_reason(text: str) -> str:
     return data[:120].decode(errors="ignore") + "..."
 
 
+class KeyRevoked(Exception):
+    """The socket's key no longer verifies (revoked while the socket was open)."""
+
+
 class Refused(Exception):
     """The socket is closed (``code``, ``reason``) instead of served."""
 
@@ -160,20 +163,6 @@ def presented_key(websocket: WebSocket) -> tuple[str | None, bool]:
     if cookie:
         return cookie, True
     return None, False
-
-
-def same_origin(websocket: WebSocket) -> bool:
-    """True when the page that opened the socket was served by this host.
-
-    Browsers send cookies with cross-site WebSocket handshakes; without this check any site
-    the agent visits could open a socket in their name (cross-site WebSocket hijacking).
-    """
-    origin = websocket.headers.get("origin")
-    host = websocket.headers.get("host")
-    if not origin or not host:
-        return False
-    parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +226,6 @@ def visible_snapshot(services: Services, key: ApiKey, conversation_id: str) -> S
     try:
         snapshot = read_snapshot(services, conversation_id)
         visible_conversation(key, snapshot.conversation)
-    except HTTPException:
-        raise Refused(NOT_VISIBLE) from None
     except CalmlineError as exc:
         if exc.code not in ("conversation_unknown", "input_invalid"):
             raise
@@ -259,11 +246,15 @@ class LiveSession:
         key: ApiKey,
         snapshot: Snapshot,
         subscription: Subscription,
+        token: str,
     ) -> None:
         state = websocket.app.state
         self.websocket = websocket
         self.services = services
         self.key = key
+        self.token = token
+        self.keys: KeyCache = state.key_cache
+        self._tasks: anyio.abc.TaskGroup | None = None
         self.conversation_id = snapshot.conversation.id
         self.subscription = subscription
         self.metrics: Metrics | None = state.metrics
@@ -302,6 +293,7 @@ class LiveSession:
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tasks:
+            self._tasks = tasks
             tasks.start_soon(self._forward)
             tasks.start_soon(self._check_drafts)
             await self._read()
@@ -371,6 +363,9 @@ class LiveSession:
             seq, text = pending
             try:
                 result = await run_in_threadpool(self._check, text)
+            except KeyRevoked:
+                await self._end_revoked()
+                return
             except FrameError as exc:
                 await self.error(exc.code, exc.detail)
                 continue
@@ -386,6 +381,9 @@ class LiveSession:
     async def _store(self, body: EventCreate) -> None:
         try:
             stored = await run_in_threadpool(self._ingest, body)
+        except KeyRevoked:
+            await self._end_revoked()
+            return
         except FrameError as exc:
             await self.error(exc.code, exc.detail)
             return
@@ -404,6 +402,14 @@ class LiveSession:
             # A retry of a stored event: only the sender needs its guidance again.
             await self.send(guidance_message(stored.event.id, stored.guidance))
 
+    async def _end_revoked(self) -> None:
+        """The key was revoked while the socket was open: close it (1008) and stop."""
+        self.close_code = CLOSE_POLICY
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await self.websocket.close(CLOSE_POLICY, "this API key has been revoked")
+        if self._tasks is not None:
+            self._tasks.cancel_scope.cancel()
+
     def _stale(self) -> None:
         self._generation += 1
         self._context = None
@@ -411,6 +417,10 @@ class LiveSession:
     # --- in worker threads
 
     def _within_rate(self) -> None:
+        # The key is asked again (through the cache) before each check and event, so a revoked
+        # key stops working on open sockets too, within serve.key_cache_seconds.
+        if self.keys.verify(self.token, self.services) is None:
+            raise KeyRevoked
         wait = self.limiter.retry_after(self.key.prefix)
         if wait is not None:
             raise FrameError(
@@ -466,14 +476,14 @@ async def live(websocket: WebSocket, conversation_id: str) -> None:
             raise Refused(
                 "an API key is required: 'Authorization: Bearer <key>' or the web UI's sign-in"
             )
-        if from_cookie and not same_origin(websocket):
+        if from_cookie and not same_origin(websocket.headers):
             raise Refused("a signed-in socket must be opened by this site's own pages (Origin)")
         key = await run_in_threadpool(admit, services, state.key_cache, state.rate_limiter, token)
         key_prefix = key.prefix
         # Subscribed before the conversation is read, so no event stored in between is missed.
         subscription = hub.subscribe(conversation_id)
         snapshot = await run_in_threadpool(visible_snapshot, services, key, conversation_id)
-        session = LiveSession(websocket, services, key, snapshot, subscription)
+        session = LiveSession(websocket, services, key, snapshot, subscription, token)
         if metrics is not None:
             metrics.websockets.inc()
         try:
