@@ -13,8 +13,9 @@ hidden and says what to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +326,25 @@ def check_schema(engine: sa.Engine) -> None:
             f"the database {shown(engine.url)} is {at}, this calmline needs revision {head}; "
             f"{UPGRADE_HINT}"
         )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """A store over calmline's migrated database: keys, practice, playbooks, training.
+
+    ``session_factory`` comes from :func:`make_session_factory` on a migrated database
+    (checked here: a StoreError says to run ``calmline db upgrade``); ``clock`` gives the
+    times written (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._database = MigratedDatabase(session_factory)
+        self._clock = clock

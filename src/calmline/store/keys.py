@@ -13,18 +13,17 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from calmline.errors import InputError, StoreError, UnknownKey
 from calmline.store import models
-from calmline.store.db import MigratedDatabase
+from calmline.store.db import Store
 from calmline.store.models import NAME_CHARS
 from calmline.store.queries import check_text
 
@@ -125,25 +124,8 @@ def token_prefix(token: object) -> str | None:
     return match.group(1) if match else None
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class KeyStore:
-    """The API keys in the calmline database.
-
-    ``session_factory`` comes from :func:`calmline.store.db.make_session_factory` on a migrated
-    database (checked here: a StoreError says to run ``calmline db upgrade``).
-    """
-
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        *,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self._database = MigratedDatabase(session_factory)
-        self._clock = clock
+class KeyStore(Store):
+    """The API keys in the calmline database."""
 
     def create(self, name: str, role: Role | str, team: str | None = None) -> tuple[ApiKey, str]:
         """A new key for ``name`` and its token, which is not stored and cannot be shown again.

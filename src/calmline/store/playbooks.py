@@ -8,38 +8,17 @@ job, before saving.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
 
 from calmline.errors import InputError
 from calmline.store import models
-from calmline.store.db import MigratedDatabase
+from calmline.store.db import Store
 from calmline.store.models import NAME_CHARS, NOTE_CHARS
 from calmline.store.queries import check_text, unstorable
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class PlaybookStore:
-    """Saved playbook versions in the calmline database.
-
-    ``session_factory`` comes from :func:`calmline.store.db.make_session_factory` on a migrated
-    database (checked here: a StoreError says to run ``calmline db upgrade``).
-    """
-
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        *,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self._database = MigratedDatabase(session_factory)
-        self._clock = clock
+class PlaybookStore(Store):
+    """Saved playbook versions in the calmline database."""
 
     def save(self, text: str, created_by: str, note: str | None = None) -> int:
         """Store ``text`` as the newest version; returns its id."""

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from calmline.errors import InputError, PracticeConflict, UnknownPractice
 from calmline.store import models
-from calmline.store.db import MigratedDatabase
+from calmline.store.db import Store
 from calmline.store.models import NAME_CHARS, PRACTICE_ID_CHARS, SCENARIO_CHARS
 from calmline.store.queries import check_text, unstorable
 from calmline.store.training import check_trainee
@@ -84,10 +83,6 @@ class PracticeRecord:
         }
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _practice_id(practice_id: object) -> str:
     """The id as given, or UnknownPractice when it cannot be one (so a bad id is a 404)."""
     if (
@@ -105,21 +100,8 @@ def _shown_id(practice_id: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-class PracticeStore:
-    """Practice sessions in the calmline database.
-
-    ``session_factory`` comes from :func:`calmline.store.db.make_session_factory` on a migrated
-    database (checked here: a StoreError says to run ``calmline db upgrade``).
-    """
-
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        *,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self._database = MigratedDatabase(session_factory)
-        self._clock = clock
+class PracticeStore(Store):
+    """Practice sessions in the calmline database."""
 
     def start(self, trainee: str, scenario: str, seed: int, created_by: str) -> PracticeRecord:
         """A new session of ``scenario`` for ``trainee``, with no replies yet."""

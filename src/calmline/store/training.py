@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from calmline.errors import InputError, StoreError, UnknownPractice, UnknownTrainee
 from calmline.store import models
-from calmline.store.db import MigratedDatabase
+from calmline.store.db import Store
 from calmline.store.models import NAME_CHARS, OUTCOME_CHARS, PRACTICE_ID_CHARS, SCENARIO_CHARS
 from calmline.store.queries import unstorable
 
@@ -299,25 +299,8 @@ def _aware(at: datetime, name: str) -> datetime:
     return at
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class TrainingStore:
-    """Recorded training sessions in the calmline database.
-
-    ``session_factory`` comes from :func:`calmline.store.db.make_session_factory` on a migrated
-    database (checked here: a StoreError says to run ``calmline db upgrade``).
-    """
-
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        *,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self._database = MigratedDatabase(session_factory)
-        self._clock = clock
+class TrainingStore(Store):
+    """Recorded training sessions in the calmline database."""
 
     def record(
         self,
