@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 import harness
 import served
@@ -95,7 +95,7 @@ class LoopbackPool:
     """
 
     def __init__(self, base_url: str, size: int) -> None:
-        parts = httpx.URL(base_url)
+        parts = httpx2.URL(base_url)
         self.host = parts.host
         self.port = parts.port or 80
         self.size = size
@@ -158,8 +158,10 @@ async def drive(
     loop = asyncio.get_running_loop()
     samples: list[Sample] = []
     if client == "httpx":
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        session = httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10.0, trust_env=False)
+        limits = httpx2.Limits(max_connections=connections, max_keepalive_connections=connections)
+        session = httpx2.AsyncClient(
+            base_url=base_url, limits=limits, timeout=10.0, trust_env=False
+        )
 
         async def send(body: bytes, token: str) -> int:
             headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
@@ -185,7 +187,7 @@ async def drive(
             done = loop.time()
             error = None if status == 200 else f"HTTP {status}"
             samples.append(Sample(due, done - due, done - left, status, error))
-        except (TimeoutError, httpx.HTTPError, OSError, ValueError) as exc:
+        except (TimeoutError, httpx2.HTTPError, OSError, ValueError) as exc:
             done = loop.time()
             samples.append(Sample(due, done - due, done - left, 0, type(exc).__name__))
 
@@ -265,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--client",
         choices=("loopback", "httpx"),
         default="loopback",
-        help="the HTTP client: a lean asyncio one (default) or httpx.AsyncClient",
+        help="the HTTP client: a lean asyncio one (default) or httpx2.AsyncClient",
     )
     p.add_argument("--drafts", type=Path, default=DATA / "drafts.txt")
     p.add_argument("--context", type=Path, default=DATA / "context.txt")
@@ -288,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     bodies = request_bodies(drafts, turns, args.seed)
 
     with served.serving(args.keys, profile=args.profile, cpus=[0] if args.pin else None) as server:
-        opener = httpx.Client(base_url=server.base_url, trust_env=False)
+        opener = httpx2.Client(base_url=server.base_url, trust_env=False)
         memory_start = server.memory()
         asyncio.run(
             drive(

@@ -221,7 +221,8 @@ def _garbage(token: str) -> list[str]:
 
 def test_verify_returns_none_for_anything_but_a_live_token(keys: KeyStore) -> None:
     key, token = keys.create("Sam", "agent")
-    for garbage in _garbage(token):
+    # (a prefix of digits only reads the same in capitals: that one is the token itself)
+    for garbage in (g for g in _garbage(token) if g != token):
         assert keys.verify(garbage) is None, repr(garbage[:40])
     for not_text in (None, 12, b"cl_", ["x"], {"token": token}):
         assert keys.verify(not_text) is None  # type: ignore[arg-type]

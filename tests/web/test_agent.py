@@ -122,12 +122,12 @@ def test_relent_panel_weighs_a_demand(page: Page, live_server: LiveServer) -> No
 
 
 def test_a_message_stored_elsewhere_appears_live(page: Page, live_server: LiveServer) -> None:
-    import httpx
+    import httpx2
 
     open_conversation(page, live_server, "Hal")
     expect(page.locator("#live-status")).to_have_text("live")
     cid = page.url.rsplit("/", 1)[1]
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{live_server.url}/v1/conversations/{cid}/events",
         json={"id": "helpdesk-1", "kind": "customer_message", "text": "THIS IS A JOKE, ANSWER ME"},
         headers={"Authorization": f"Bearer {live_server.tokens['agent']}"},
