@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = p.parse_args(argv)
 
-    facts = harness.machine(("calmline", "uvicorn", "fastapi", "httpx"), pin=False)
+    facts = harness.machine(("calmline", "uvicorn", "fastapi", "httpx2"), pin=False)
     if args.pin:
         os.sched_setaffinity(0, {1})
         facts["pinning"] = "server on CPU 0, client on CPU 1"
