@@ -79,6 +79,28 @@ def test_broken_json_is_a_clear_400(client: TestClient, keys: dict[str, str]) ->
     assert "JSON" in r.json()["detail"]
 
 
+def test_malformed_json_asks_for_the_key_and_role_first(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    # FastAPI decodes the body before the route's dependencies: without care, a caller with
+    # no key (or the wrong role) got the 422 of the JSON, not the 401 (or 403).
+    broken = b'{"draft": "x",'
+    json_header = {"Content-Type": "application/json"}
+    r = client.post("/v1/check", content=broken, headers=json_header)
+    assert r.status_code == 401
+    assert r.json()["code"] == "unauthorized"
+    r = client.post("/v1/check", content=broken, headers={**json_header, **auth("cl_nope")})
+    assert r.status_code == 401
+    r = client.put("/v1/playbook", content=broken, headers={**json_header, **auth(keys["agent"])})
+    assert r.status_code == 403
+    assert r.json()["code"] == "forbidden"
+    # With a key allowed on the route, the JSON's own error, with where it broke.
+    r = client.post("/v1/check", content=broken, headers={**json_header, **auth(keys["agent"])})
+    assert r.status_code == 422
+    assert r.json()["code"] == "input_invalid"
+    assert r.json()["errors"][0]["loc"].startswith("body")
+
+
 def test_html_in_a_message_comes_back_as_data_not_markup(
     client: TestClient, keys: dict[str, str]
 ) -> None:

@@ -16,10 +16,11 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
@@ -281,19 +282,53 @@ async def authenticate(
 PrincipalDep = Annotated[ApiKey, Depends(authenticate)]
 
 
+#: The roles each ``require`` dependency lets through, for ``check_caller`` to find on a route.
+_ALLOWED_ROLES: dict[Callable[..., Any], frozenset[Role]] = {}
+
+
+def _check_role(key: ApiKey, allowed: frozenset[Role]) -> None:
+    if key.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise HTTPException(
+            403, f"the {key.role.value} role cannot do this; it needs one of: {names}"
+        )
+
+
 def require(*roles: Role) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency that lets only ``roles`` (and admins) through; others get 403."""
     allowed = frozenset(roles) | {Role.ADMIN}
-    names = ", ".join(sorted(r.value for r in allowed))
 
     async def check(key: PrincipalDep) -> ApiKey:
-        if key.role not in allowed:
-            raise HTTPException(
-                403, f"the {key.role.value} role cannot do this; it needs one of: {names}"
-            )
+        _check_role(key, allowed)
         return key
 
+    _ALLOWED_ROLES[check] = allowed
     return check
+
+
+async def check_caller(request: Request) -> None:
+    """Raise the 401, 403 or 429 a ``/v1/`` route's dependencies would, for an unread body.
+
+    FastAPI decodes a JSON body before it runs the route's dependencies, so a body that is not
+    valid JSON would answer 422 to a caller with no key or the wrong role (and skip the rate
+    limit); the problem handler asks this first.
+    """
+    services: Services = request.app.state.services
+    key = await authenticate(
+        request,
+        services,
+        await _bearer(request),
+        await _header(request),
+        await _cookie(request),
+    )
+    route = request.scope.get("route")
+    pending = [route.dependant] if isinstance(route, APIRoute) else []
+    while pending:
+        dependant = pending.pop()
+        allowed = _ALLOWED_ROLES.get(dependant.call) if dependant.call else None
+        if allowed is not None:
+            _check_role(key, allowed)
+        pending.extend(dependant.dependencies)
 
 
 AnyRole = PrincipalDep

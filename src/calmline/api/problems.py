@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from calmline import errors
+from calmline.api.deps import check_caller
 
 log = logging.getLogger("calmline.api")
 
@@ -123,6 +124,11 @@ def _body_not_json(exc: RequestValidationError) -> bool:
     )
 
 
+def _json_undecodable(exc: RequestValidationError) -> bool:
+    """Whether the body could not be decoded as JSON (FastAPI does that before dependencies)."""
+    return any(e.get("type") == "json_invalid" for e in exc.errors())
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem document."""
 
@@ -136,6 +142,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _json_undecodable(exc) and request.url.path.startswith("/v1/"):
+            # Decoded before the route's dependencies ran: the key and role come first.
+            try:
+                await check_caller(request)
+            except StarletteHTTPException as refused:
+                return await _http(request, refused)
         if _body_not_json(exc):
             # The body arrived as bytes: it was not sent as JSON, so its fields were never read.
             sent = request.headers.get("content-type") or "no Content-Type"
