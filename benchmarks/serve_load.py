@@ -379,19 +379,8 @@ def report(payload: dict[str, Any], args: Any) -> None:
             ],
         )
     )
-    if r["error_kinds"]:
-        print(f"\nerrors: {r['error_kinds']}")
-    print()
-    memory = r["memory_kib"]
-    print(
-        harness.table(
-            ["server memory", "RSS MiB", "peak MiB"],
-            [
-                served.memory_row("after start", memory["start"]),
-                served.memory_row("after warm-up", memory["warm"]),
-                served.memory_row("after the run", memory["end"]),
-            ],
-        )
+    served.print_errors_and_memory(
+        r, [("after start", "start"), ("after warm-up", "warm"), ("after the run", "end")]
     )
     verdict = "meets" if (lat["p99"] or 0) <= TARGET_P99_MS and not r["errors"] else "misses"
     print(f"\np99 {lat['p99']:.2f} ms with {r['errors']} errors: {verdict} the target")

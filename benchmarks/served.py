@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import harness
 from calmline.api.services import Services, build_services
 from calmline.settings import AppSettings
 
@@ -176,3 +177,14 @@ def percentile(sorted_values: Sequence[float], q: float) -> float | None:
 
 def memory_row(label: str, kib: dict[str, int]) -> list[Any]:
     return [label, kib.get("VmRSS", 0) / 1024, kib.get("VmHWM", 0) / 1024]
+
+
+def print_errors_and_memory(result: dict[str, Any], stages: Sequence[tuple[str, str]]) -> None:
+    """The error kinds (if any) and the server-memory table shared by the service benchmarks;
+    ``stages`` pairs a row label with its key in ``result["memory_kib"]``."""
+    if result["error_kinds"]:
+        print(f"\nerrors: {result['error_kinds']}")
+    print()
+    memory = result["memory_kib"]
+    rows = [memory_row(label, memory[key]) for label, key in stages]
+    print(harness.table(["server memory", "RSS MiB", "peak MiB"], rows))

@@ -282,19 +282,7 @@ def report(payload: dict[str, Any]) -> None:
             ],
         )
     )
-    if r["error_kinds"]:
-        print(f"\nerrors: {r['error_kinds']}")
-    print()
-    memory = r["memory_kib"]
-    print(
-        harness.table(
-            ["server memory", "RSS MiB", "peak MiB"],
-            [
-                served.memory_row("after start", memory["start"]),
-                served.memory_row("after the run", memory["end"]),
-            ],
-        )
-    )
+    served.print_errors_and_memory(r, [("after start", "start"), ("after the run", "end")])
 
 
 if __name__ == "__main__":

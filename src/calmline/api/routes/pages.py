@@ -257,10 +257,10 @@ def agent_console(cid: str, request: Request, services: ServicesDep) -> Response
     if isinstance(key, Response):
         return key
     try:
-        conversation = services.conversations.get_conversation(cid)
+        conversation = access.visible_conversation(
+            key, services.conversations.get_conversation(cid)
+        )
     except (errors.UnknownConversation, errors.InputError):
-        return problem_page(request, key, 404, "There is no such conversation.")
-    if not access.sees_conversation(key, conversation):
         return problem_page(request, key, 404, "There is no such conversation.")
     return render(
         request,
@@ -353,10 +353,8 @@ def manager_incident(iid: int, request: Request, services: ServicesDep) -> Respo
     if isinstance(key, Response):
         return key
     try:
-        incident = services.conversations.incident(iid)
+        incident = access.visible_incident(key, services.conversations.incident(iid))
     except errors.UnknownIncident:
-        return problem_page(request, key, 404, "There is no such incident.")
-    if not access.sees_incident(key, incident):
         return problem_page(request, key, 404, "There is no such incident.")
     return render(
         request,
