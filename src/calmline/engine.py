@@ -14,6 +14,8 @@ from calmline.core.analyzer import Engine
 from calmline.core.detector import Detector, LexiconDetector, SettingsProblem
 from calmline.core.rule import ReplyRule
 from calmline.errors import PlaybookError
+from calmline.models import shipped_models
+from calmline.models.evidence import ModelEvidence
 from calmline.playbook.loader import describe_location, load_playbook
 from calmline.playbook.schema import Playbook
 
@@ -39,8 +41,12 @@ def rule_classes() -> dict[str, type[ReplyRule]]:
     return {name: _load(ep) for name, ep in _entry_points("calmline.rules").items()}
 
 
-def build_engine(playbook: Playbook) -> Engine:
-    """An Engine for a validated playbook; settings a component refuses raise PlaybookError."""
+def build_engine(playbook: Playbook, *, models: bool | None = None) -> Engine:
+    """An Engine for a validated playbook; settings a component refuses raise PlaybookError.
+
+    ``models`` says whether the shipped model adds its evidence (default: the playbook's
+    ``models.enabled``); False gives the rules alone.
+    """
     detectors: list[Detector] = []
     rules: list[ReplyRule] = []
     known_detectors = _entry_points("calmline.detectors")
@@ -74,12 +80,15 @@ def build_engine(playbook: Playbook) -> Engine:
             f"{where}: {exc.path}: {exc.detail}", source=where.split(":")[0]
         ) from None
     detectors.sort(key=lambda d: getattr(d, "order", 50))
-    return Engine(playbook, detectors, rules)
+    use_models = playbook.models.enabled if models is None else models
+    evidence = [ModelEvidence(shipped_models(), playbook.models)] if use_models else []
+    return Engine(playbook, detectors, rules, evidence)
 
 
-def load_engine(path: str | Path | None = None) -> Engine:
-    """Load a playbook (the default when ``path`` is None) and build its engine."""
-    return build_engine(load_playbook(path))
+def load_engine(path: str | Path | None = None, *, models: bool | None = None) -> Engine:
+    """Load a playbook (the default when ``path`` is None) and build its engine (``models``
+    as in :func:`build_engine`)."""
+    return build_engine(load_playbook(path), models=models)
 
 
 @cache

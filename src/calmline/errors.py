@@ -151,3 +151,9 @@ class SettingsError(CalmlineError):
     """A settings file or variable has a value calmline cannot use."""
 
     code = "settings_invalid"
+
+
+class ModelError(CalmlineError):
+    """A shipped or given model file is missing, unreadable, or made for another calmline."""
+
+    code = "model_invalid"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property, lru_cache
 
-from calmline.core.detector import Detector, Evidence, EvidenceSource, Scan
+from calmline.core.detector import ANGER_EVIDENCE, Detector, Evidence, EvidenceSource, Scan
 from calmline.core.matcher import PhraseMatcher
 from calmline.core.rule import (
     Draft,
@@ -121,11 +121,10 @@ class Engine:
         for detector in asked:
             if detector.wants(scan):
                 signals.extend(detector.detect(scan))
-        if self.evidence_sources:
-            self._merge_evidence(scan)
+        model_anger = self._merge_evidence(scan) if self.evidence_sources else 0.0
         found = tuple(sorted(signals, key=_text_order)) if signals else ()
         abuse = self._abuse(found) if found else AbuseLevel.NONE  # most messages: no signal
-        return new_message_analysis(text, found, self._anger(scan, found), abuse)
+        return new_message_analysis(text, found, self._anger(scan, found, model_anger), abuse)
 
     def _asked(self, owners: frozenset[str]) -> tuple[Detector, ...]:
         """The detectors to ask about a message whose hits belong to ``owners``: those always
@@ -140,10 +139,17 @@ class Engine:
         asked = self._asked_by_owners[owners] = tuple(self.detectors[i] for i in chosen)
         return asked
 
-    def _merge_evidence(self, scan: Scan) -> None:
+    def _merge_evidence(self, scan: Scan) -> float:
+        """Add the sources' evidence to the scan's signals; return their evidence of anger
+        (0-1, combined as a noisy-OR) for :meth:`_anger`."""
+        keep = 1.0
         for source in self.evidence_sources:
             for ev in source.evidence(scan.view):
-                self._add_evidence(scan, ev, source.name)
+                if ev.signal_type == ANGER_EVIDENCE:
+                    keep *= 1.0 - ev.score
+                else:
+                    self._add_evidence(scan, ev, source.name)
+        return 1.0 - keep
 
     def _add_evidence(self, scan: Scan, ev: Evidence, source: str) -> None:
         """A model's evidence raises the score of a matching signal or adds a new one."""
@@ -171,11 +177,12 @@ class Engine:
             )
         )
 
-    def _anger(self, scan: Scan, signals: Sequence[Signal]) -> float:
-        """Noisy-OR of anger words, punctuation and signals, discounted by forgiveness."""
+    def _anger(self, scan: Scan, signals: Sequence[Signal], model: float = 0.0) -> float:
+        """Noisy-OR of anger words, punctuation, signals and a model's reading (``model``),
+        discounted by forgiveness."""
         cfg = self.settings.anger
         view = scan.view
-        keep = 1.0
+        keep = 1.0 - model
         for hit in scan.hits.get(_ANGER, "words"):
             span = view.span_of(hit.first, hit.last)
             if view.negated(hit.first) or view.quoted(span):
@@ -289,17 +296,35 @@ class Engine:
             ctx = context
         else:
             ctx = self.context(context, customer_name=customer_name)
-        findings, credits = self._check_rules(draft, ctx)
+        findings, credits, politeness = self._check_rules(draft, ctx)
         fixed = self._fix(draft, findings, ctx)
-        return ReplyCheck(draft=draft, findings=tuple(findings), credits=credits, fixed=fixed)
+        return ReplyCheck(
+            draft=draft,
+            findings=tuple(findings),
+            credits=credits,
+            fixed=fixed,
+            politeness=politeness,
+        )
+
+    def _politeness(self, text: str) -> float | None:
+        for source in self.evidence_sources:
+            found = source.politeness(text)
+            if found is not None:
+                return found
+        return None
 
     def _check_rules(
         self, draft: str, ctx: ReplyContext
-    ) -> tuple[list[Finding], tuple[Credit, ...]]:
+    ) -> tuple[list[Finding], tuple[Credit, ...], float | None]:
         view = self.reply_matcher.read(draft)
         hits = self.reply_matcher.scan(view)
         names = tuple(n for n in (ctx.customer_name, ctx.agent_name) if n)
-        reply = Draft(view=view, hits=hits, _as_message=lambda: self._read_message(draft, names))
+        reply = Draft(
+            view=view,
+            hits=hits,
+            _as_message=lambda: self._read_message(draft, names),
+            _politeness=lambda: self._politeness(draft),
+        )
         reply.credits = self._credits(reply, ctx)
         findings: list[Finding] = []
         for rule in self.rules:
@@ -307,7 +332,7 @@ class Engine:
                 continue
             findings.extend(rule.check(reply, ctx))
         findings.sort(key=lambda f: (f.span[0], -f.severity.rank, f.rule))
-        return findings, tuple(reply.credits)
+        return findings, tuple(reply.credits), reply.politeness
 
     def _fix(self, draft: str, findings: Sequence[Finding], ctx: ReplyContext) -> str:
         """The draft with the findings' rewrites applied.
@@ -334,7 +359,7 @@ class Engine:
                 break
             if len(fixed) > self.max_chars:
                 break
-            findings, _ = self._check_rules(fixed, ctx)
+            findings, _, _ = self._check_rules(fixed, ctx)
         return fixed
 
     def _credits(self, reply: Draft, ctx: ReplyContext) -> list[Credit]:

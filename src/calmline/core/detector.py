@@ -191,9 +191,14 @@ class LexiconParams(BaseModel):
 LexiconDetector.Params = LexiconParams
 
 
+#: the evidence type that adds to a message's anger score instead of to a signal
+ANGER_EVIDENCE = "anger"
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Evidence from a learned model for a signal type (``span`` None means the whole message)."""
+    """Evidence from a learned model for a signal type (``span`` None means the whole message),
+    or for the message's anger score (type :data:`ANGER_EVIDENCE`)."""
 
     signal_type: str
     score: float
@@ -202,8 +207,13 @@ class Evidence:
 
 
 class EvidenceSource(Protocol):
-    """Anything that adds evidence to signals, such as a shipped model (a later issue)."""
+    """Anything that adds evidence to signals, such as the shipped model
+    (``calmline.models.evidence``)."""
 
     name: str
 
     def evidence(self, view: TextView) -> Iterable[Evidence]: ...
+
+    def politeness(self, text: str) -> float | None:
+        """The probability that an agent's draft reads as polite, or None if not known."""
+        ...

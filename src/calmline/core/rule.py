@@ -176,6 +176,7 @@ class Draft:
     hits: Hits
     credits: list[Credit] = field(default_factory=list)
     _as_message: Callable[[], MessageAnalysis] | None = None
+    _politeness: Callable[[], float | None] | None = None
 
     @property
     def text(self) -> str:
@@ -186,6 +187,12 @@ class Draft:
         if self._as_message is None:  # pragma: no cover - the engine always sets it
             raise RuntimeError("draft built without an analyser")
         return self._as_message()
+
+    @cached_property
+    def politeness(self) -> float | None:
+        """The probability that the draft reads as polite, from the shipped model (None when
+        the engine runs without it)."""
+        return self._politeness() if self._politeness is not None else None
 
     def has_credit(self, behaviour: str) -> bool:
         return any(c.behaviour == behaviour for c in self.credits)

@@ -155,6 +155,23 @@ class Limits(Settings):
     max_message_chars: int = Field(default=20_000, ge=100, le=5_000_000)
 
 
+class ModelSettings(Settings):
+    """How the shipped model's probabilities add to the rules' signals (see docs/models.md).
+
+    The rules still give the spans; a probability at or above a threshold adds evidence to a
+    signal the rules found, or adds a whole-message signal where they found none.
+    """
+
+    enabled: bool = True
+    #: offensive probability at or above which a message aimed at the agent ("you", "your")
+    #: counts as an insult (an insult makes the message abusive and starts the protocol)
+    insult_threshold: Weight = 0.95
+    #: offensive probability at or above which a message counts as venting
+    venting_threshold: Weight = 0.8
+    #: the share of the model's anger reading in the message's anger score
+    anger_weight: Weight = 0.6
+
+
 class EngineSettings(Settings):
     """Everything the engine needs from a playbook."""
 
@@ -165,3 +182,4 @@ class EngineSettings(Settings):
     abuse: AbuseSettings = Field(default_factory=AbuseSettings)
     upset: UpsetSettings = Field(default_factory=UpsetSettings)
     limits: Limits = Field(default_factory=Limits)
+    models: ModelSettings = Field(default_factory=ModelSettings)

@@ -240,6 +240,8 @@ class ReplyCheck:
     findings: tuple[Finding, ...]
     credits: tuple[Credit, ...]
     fixed: str
+    #: the probability that the draft reads as polite (the shipped model; None without it)
+    politeness: float | None = None
 
     @property
     def worst(self) -> Severity | None:
@@ -258,4 +260,5 @@ class ReplyCheck:
             "credits": [c.to_dict() for c in self.credits],
             "blocked": self.blocked,
             "fixed": self.fixed,
+            "politeness": None if self.politeness is None else round(self.politeness, 3),
         }

@@ -10,13 +10,21 @@ from pydantic import BaseModel, Field
 from calmline.core.rule import Draft, ReplyContext, ReplyRule
 from calmline.core.settings import RuleSettings
 from calmline.core.text import normalise_phrase
-from calmline.core.types import Finding
+from calmline.core.types import Finding, Severity
 
 
 class CondescendingParams(BaseModel):
     model_config = {"extra": "forbid"}
     #: phrase -> what to say instead ("" removes the phrase and keeps the sentence)
     replacements: dict[str, str] = Field(default_factory=dict)
+    #: flag a draft that the politeness model reads as impolite with at least this
+    #: probability, when no phrase was found (1.0 turns the model's reading off)
+    impolite_threshold: float = Field(default=0.9, ge=0.5, le=1.0)
+    #: what the agent is told then
+    impolite_message: str = Field(
+        default="This reads as curt or commanding; soften it and speak as an equal.",
+        max_length=300,
+    )
 
 
 class Condescending(ReplyRule):
@@ -31,6 +39,10 @@ class Condescending(ReplyRule):
 
     Best practice:
         I can hear how frustrating the wait is. The refund takes five working days.
+
+    Where no phrase is found, the shipped politeness model reads the tone of the whole draft:
+    a draft it finds impolite with at least ``impolite_threshold`` probability gets an
+    ``info`` finding with no rewrite ("Send the receipt. Now." reads as an order).
     """
 
     id = "B3"
@@ -44,6 +56,7 @@ class Condescending(ReplyRule):
 
     def check(self, draft: Draft, ctx: ReplyContext) -> Iterator[Finding]:
         replacements = self.replacements
+        found = False
         for hit in self.live_hits(draft, "phrases"):
             span = draft.view.span_of(hit.first, hit.last)
             replacement = replacements.get(normalise_phrase(hit.phrase))
@@ -52,4 +65,16 @@ class Condescending(ReplyRule):
                 if replacement is not None
                 else self.rewrite_sentence(draft, span, ctx)
             )
+            found = True
             yield self.finding(draft, span, evidence=(hit.phrase,), rewrite=rewrite)
+        if found or self.params.impolite_threshold >= 1.0:
+            return
+        polite = draft.politeness
+        if polite is not None and 1.0 - polite >= self.params.impolite_threshold:
+            yield self.finding(
+                draft,
+                (0, len(draft.text)),
+                evidence=(f"politeness model: {polite:.2f} polite",),
+                message=self.params.impolite_message,
+                severity=Severity.INFO,
+            )

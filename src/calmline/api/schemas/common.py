@@ -65,6 +65,11 @@ class CheckPublic(Public):
     credits: list[CreditPublic]
     blocked: bool = Field(description="true when any finding has severity block")
     fixed: str = Field(description="the draft with every rewrite applied")
+    politeness: float | None = Field(
+        default=None,
+        description="how likely the draft reads as polite (0-1), from the shipped model; "
+        "null when the playbook turns the models off",
+    )
 
 
 class TurnCreate(Request):

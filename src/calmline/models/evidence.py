@@ -1,0 +1,73 @@
+"""The shipped model as a source of evidence for the engine's signals and tone checks.
+
+For a customer message it reads three heads at once:
+
+- ``offensive`` adds to ``insult`` when the message is aimed at someone ("you", "your", ...)
+  and the probability reaches the playbook's ``models.insult_threshold``, and otherwise to
+  ``venting`` from ``models.venting_threshold``. A signal the rules found keeps its span and
+  gains the model as evidence; where the rules found none, the signal covers the message.
+- ``anger`` and ``irritation`` give an anger intensity (anger counts fully, irritation
+  half), which joins the message's anger score with the weight ``models.anger_weight``.
+
+For an agent's draft, ``politeness`` is the probability that it reads as polite; rule B3
+flags a draft whose impoliteness reaches its ``impolite_threshold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from calmline.core.detector import ANGER_EVIDENCE, Evidence
+from calmline.core.settings import ModelSettings
+from calmline.core.text import TextView
+from calmline.models import features as feats
+from calmline.models.linear import LinearModels
+
+#: words that aim a message at the person reading it
+SECOND_PERSON = frozenset(
+    "you your yours yourself yourselves you're youre ur u ya yall y'all thou".split()
+)
+
+
+class ModelEvidence:
+    """Evidence from the shipped model, thresholded by the playbook's ``models`` settings."""
+
+    name = "model"
+
+    def __init__(self, models: LinearModels, settings: ModelSettings) -> None:
+        self.models = models
+        self.settings = settings
+        self._offensive = models.head("offensive")
+        self._anger = models.head("anger")
+        self._irritation = models.head("irritation")
+        self._politeness = models.head("politeness")
+
+    def evidence(self, view: TextView) -> Iterator[Evidence]:
+        cfg = self.settings
+        words = feats.words(view.text)
+        probs = self.models.predict_words(words)
+        offensive = probs["offensive"]
+        if offensive >= cfg.venting_threshold:
+            aimed = not SECOND_PERSON.isdisjoint(words)
+            if aimed and offensive >= cfg.insult_threshold:
+                yield Evidence(
+                    "insult",
+                    offensive,
+                    f"the model reads it as an offensive message aimed at you ({offensive:.2f})",
+                )
+            else:
+                yield Evidence(
+                    "venting", offensive, f"the model reads it as offensive ({offensive:.2f})"
+                )
+        intensity = max(probs["anger"], 0.5 * probs["irritation"])
+        if intensity >= 0.05:
+            yield Evidence(
+                ANGER_EVIDENCE,
+                cfg.anger_weight * intensity,
+                f"the model reads anger ({probs['anger']:.2f}) or irritation "
+                f"({probs['irritation']:.2f})",
+            )
+
+    def politeness(self, text: str) -> float:
+        """The probability that ``text`` reads as polite (0-1)."""
+        return self.models.predict_words(feats.words(text), only=self._politeness)["politeness"]
