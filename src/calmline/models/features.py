@@ -19,8 +19,10 @@ Words for identities (religions, nationalities, sexualities, genders, ...) liste
 cannot learn that naming a group is offensive, which is the bias that flags "I'm a gay Muslim
 woman and my parcel is late". Slurs are not identity terms and stay in.
 
-Values are counts scaled by one over the square root of the message's number of features, so
-a message's score is a sum over its words that can be computed a word at a time.
+Each distinct word and each distinct pair counts once however often it is repeated ("you you
+you ..." reads as "you"), so repetition cannot push a score up. Values are the counts of
+slots so gathered, scaled by one over the square root of their total, so a message's score is
+a sum over its distinct words that can be computed a word at a time.
 """
 
 from __future__ import annotations
@@ -107,10 +109,10 @@ def features(text: str) -> dict[int, int]:
     """Every feature slot of ``text`` with its count (the scaling is the caller's)."""
     counts: dict[int, int] = {}
     ws = words(text)
-    for w in ws:
+    for w in dict.fromkeys(ws):
         for s in word_slots(w):
             counts[s] = counts.get(s, 0) + 1
-    for a, b in zip(ws, ws[1:], strict=False):
+    for a, b in dict.fromkeys(zip(ws, ws[1:], strict=False)):
         s = pair_slot(a, b)
         counts[s] = counts.get(s, 0) + 1
     return counts

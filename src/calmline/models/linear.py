@@ -24,7 +24,7 @@ from calmline.errors import ModelError
 from calmline.models import features as feats
 
 #: the version of :mod:`calmline.models.features` a model file must have been trained with
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 #: words whose weights are remembered (a bounded cache: cleared when full)
 _WORD_CACHE = 50_000
 _PAIR_CACHE = 50_000
@@ -98,13 +98,14 @@ class LinearModels:
             return self._zero
         total = self._zero
         count = 0
-        for w in ws:
+        for w in dict.fromkeys(ws):
             vec, n = self._word(w)
             total = total + vec
             count += n
-        for pair in zip(ws, ws[1:], strict=False):
+        pairs = dict.fromkeys(zip(ws, ws[1:], strict=False))
+        for pair in pairs:
             total = total + self._pair(*pair)
-        count += len(ws) - 1
+        count += len(pairs)
         return total / math.sqrt(count)
 
     def predict(self, text: str) -> dict[str, float]:
