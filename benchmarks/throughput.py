@@ -1,7 +1,9 @@
 """Throughput of calmline.analyze_message on real customer tweets, beside two profanity filters.
 
 Reads the customer side (inbound == True) of the TWCS 5k sample and reports messages per
-second on one core: calmline's full analysis (every detector, anger and abuse level), then
+second on one core: calmline's full analysis (every detector, anger and abuse level) with the
+shipped model adding its evidence (the default), the same on the rules alone, the shipped
+model on its own, then
 alt-profanity-check (one call per message, and one batched call over the whole list) and
 better-profanity, all in the same run. The peers answer a narrower question (is there
 profanity?) than calmline does, so this shows cost, not equal work.
@@ -30,7 +32,9 @@ import calmline
 import harness
 from calmline import build_engine, load_playbook
 
-TARGET = 20_000  # messages per second, full analysis, one core
+TARGET = 20_000  # messages per second, full analysis on the rules alone, one core
+MODEL_TARGET = 10_000  # messages per second, full analysis with the shipped model, one core
+LOAD_TARGET = 0.5  # seconds to load the shipped model
 TWCS = Path("twcs-random-sample") / "twcs_random_5k.csv"
 
 
@@ -55,12 +59,25 @@ def batched(fn: Callable[[list[str]], object], texts: Sequence[str]) -> Callable
 
 def contenders(texts: Sequence[str]) -> list[tuple[str, str, Callable[[], int]]]:
     """(name, what it computes, one pass over the corpus) for every tool installed."""
+    from calmline.models import shipped_models
+
+    rules_only = calmline.load_engine(models=False)
     out: list[tuple[str, str, Callable[[], int]]] = [
         (
             "calmline analyze_message",
-            "every signal, anger 0-1, abuse level",
+            "every signal, anger 0-1, abuse level; with the model",
             per_message(calmline.analyze_message, texts),
-        )
+        ),
+        (
+            "calmline analyze_message, rules alone",
+            "the same without the model (models.enabled: false)",
+            per_message(rules_only.analyze_message, texts),
+        ),
+        (
+            "calmline model alone",
+            "four calibrated probabilities",
+            per_message(shipped_models().predict, texts),
+        ),
     ]
     with warnings.catch_warnings():
         # The peer's pickled model may warn about the scikit-learn version; not our concern here.
@@ -104,6 +121,21 @@ def contenders(texts: Sequence[str]) -> list[tuple[str, str, Callable[[], int]]]
     return out
 
 
+def model_load_seconds(times: int = 5) -> list[float]:
+    """Seconds to load the shipped model from its files, ``times`` times (cache cleared)."""
+    import time
+
+    from calmline.models import shipped_models
+
+    out = []
+    for _ in range(times):
+        shipped_models.cache_clear()
+        start = time.perf_counter()
+        shipped_models()
+        out.append(time.perf_counter() - start)
+    return out
+
+
 def detector_breakdown(texts: Sequence[str], seconds: float, repeats: int) -> list[dict[str, Any]]:
     """Messages per second with only one detector on (and with none), one engine each."""
     names = sorted(load_playbook().detectors)
@@ -111,7 +143,9 @@ def detector_breakdown(texts: Sequence[str], seconds: float, repeats: int) -> li
     for only in [None, *names]:
         off = {name: {"enabled": False} for name in names if name != only}
         try:
-            engine = build_engine(load_playbook(text=yaml.safe_dump({"detectors": off}).encode()))
+            engine = build_engine(
+                load_playbook(text=yaml.safe_dump({"detectors": off}).encode()), models=False
+            )
         except calmline.CalmlineError as exc:
             rows.append({"detector": only or "(none)", "error": str(exc)})
             continue
@@ -229,11 +263,23 @@ def main(argv: Sequence[str] | None = None) -> None:
             "\nA tool whose `messages timed` is below the corpus size was timed on the first "
             "messages of the corpus only (the same ones in every repeat)."
         )
-    verdict = "meets" if ours >= TARGET else "MISSES"
+    rules = results[1]["messages_per_s"]
     print(
-        f"\ncalmline full analysis: {ours:,.0f} messages/s wall-clock, {verdict} the "
-        f"{TARGET:,}/s target ({results[0]['messages_per_cpu_s']:,.0f} per CPU-second; "
-        f"CPU share {results[0]['cpu_share']:.2f})."
+        f"\ncalmline full analysis with the model: {ours:,.0f} messages/s wall-clock, "
+        f"{'meets' if ours >= MODEL_TARGET else 'MISSES'} the {MODEL_TARGET:,}/s target "
+        f"({results[0]['messages_per_cpu_s']:,.0f} per CPU-second; CPU share "
+        f"{results[0]['cpu_share']:.2f})."
+    )
+    print(
+        f"calmline full analysis on the rules alone: {rules:,.0f} messages/s wall-clock, "
+        f"{'meets' if rules >= TARGET else 'MISSES'} the {TARGET:,}/s target "
+        f"({results[1]['messages_per_cpu_s']:,.0f} per CPU-second)."
+    )
+    load = model_load_seconds()
+    print(
+        f"Loading the shipped model (read both files, check and decode them): best "
+        f"{min(load) * 1000:.1f} ms, worst {max(load) * 1000:.1f} ms of {len(load)}; "
+        f"{'meets' if max(load) <= LOAD_TARGET else 'MISSES'} the {LOAD_TARGET} s target."
     )
 
     breakdown: list[dict[str, Any]] = []
@@ -271,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "corpus": {"file": str(path), "messages": len(texts), "mean_chars": chars},
             "settings": {"seconds": args.seconds, "repeats": args.repeats},
             "target_messages_per_s": TARGET,
+            "target_messages_per_s_with_model": MODEL_TARGET,
+            "model_load_seconds": load,
             "results": results,
             "detectors": breakdown,
         },

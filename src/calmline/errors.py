@@ -157,3 +157,9 @@ class ModelError(CalmlineError):
     """A shipped or given model file is missing, unreadable, or made for another calmline."""
 
     code = "model_invalid"
+
+
+class TrainingDataError(ModelError):
+    """The data given to ``python -m calmline.models.train`` is missing or malformed."""
+
+    code = "training_data_invalid"

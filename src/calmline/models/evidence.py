@@ -3,9 +3,11 @@
 For a customer message it reads three heads at once:
 
 - ``offensive`` adds to ``insult`` when the message is aimed at someone ("you", "your", ...)
-  and the probability reaches the playbook's ``models.insult_threshold``, and otherwise to
-  ``venting`` from ``models.venting_threshold``. A signal the rules found keeps its span and
-  gains the model as evidence; where the rules found none, the signal covers the message.
+  and the probability reaches the playbook's ``models.insult_threshold``; a message aimed at
+  no one adds to ``venting`` from ``models.venting_threshold`` (swearing at someone is not
+  venting, so an aimed message below the insult threshold adds nothing). A signal the
+  rules found keeps its span and gains the model as evidence; where the rules found none,
+  the signal covers the message.
 - ``anger`` and ``irritation`` give an anger intensity (anger counts fully, irritation
   half), which joins the message's anger score with the weight ``models.anger_weight``.
 
@@ -25,7 +27,8 @@ from calmline.models.linear import LinearModels
 
 #: words that aim a message at the person reading it
 SECOND_PERSON = frozenset(
-    "you your yours yourself yourselves you're youre ur u ya yall y'all thou".split()
+    {"you", "your", "yours", "yourself", "yourselves", "you're", "youre", "ur", "u"}
+    | {"ya", "yall", "y'all", "thou"}
 )
 
 
@@ -48,13 +51,14 @@ class ModelEvidence:
         probs = self.models.predict_words(words)
         offensive = probs["offensive"]
         if offensive >= cfg.venting_threshold:
-            aimed = not SECOND_PERSON.isdisjoint(words)
-            if aimed and offensive >= cfg.insult_threshold:
-                yield Evidence(
-                    "insult",
-                    offensive,
-                    f"the model reads it as an offensive message aimed at you ({offensive:.2f})",
-                )
+            if not SECOND_PERSON.isdisjoint(words):
+                # aimed at someone: an insult or nothing (aimed swearing is not venting)
+                if offensive >= cfg.insult_threshold:
+                    yield Evidence(
+                        "insult",
+                        offensive,
+                        f"the model reads it as offensive and aimed at you ({offensive:.2f})",
+                    )
             else:
                 yield Evidence(
                     "venting", offensive, f"the model reads it as offensive ({offensive:.2f})"

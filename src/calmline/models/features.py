@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import html
 import re
+from itertools import pairwise
 from zlib import crc32
 
 #: log2 of the number of hashed feature slots
@@ -47,8 +48,7 @@ _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[!?]")
 
 #: Names of groups of people by religion, origin, sexuality, gender, disability or age:
 #: never a feature (see the module docstring). Compared lower-cased, whole words.
-IDENTITY_TERMS = frozenset(
-    """
+_IDENTITY_WORDS = """
     gay gays lesbian lesbians bisexual bi queer homosexual homosexuals heterosexual straight
     trans transgender nonbinary non-binary intersex asexual lgbt lgbtq lgbtqia
     muslim muslims islam islamic christian christians catholic catholics protestant jewish
@@ -58,8 +58,8 @@ IDENTITY_TERMS = frozenset(
     immigrants refugee refugees european americans american
     woman women girl girls female females man men male males boy boys lady ladies
     disabled disability deaf blind autistic wheelchair elderly old young
-    """.split()
-)
+"""
+IDENTITY_TERMS = frozenset(_IDENTITY_WORDS.split())
 
 
 def normalise(text: str) -> str:
@@ -112,7 +112,7 @@ def features(text: str) -> dict[int, int]:
     for w in dict.fromkeys(ws):
         for s in word_slots(w):
             counts[s] = counts.get(s, 0) + 1
-    for a, b in dict.fromkeys(zip(ws, ws[1:], strict=False)):
+    for a, b in dict.fromkeys(pairwise(ws)):
         s = pair_slot(a, b)
         counts[s] = counts.get(s, 0) + 1
     return counts

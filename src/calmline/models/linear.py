@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import pairwise
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,31 +64,31 @@ class LinearModels:
         self.heads = tuple(heads)
         self.names = tuple(h.name for h in self.heads)
         self.meta = dict(meta)
-        self._zero = np.zeros(len(self.heads), dtype=np.float32)
-        self._words: dict[str, tuple[np.ndarray, int]] = {}
-        self._pairs: dict[tuple[str, str], np.ndarray] = {}
+        k = len(self.heads)
+        self._zero = np.zeros(k, dtype=np.float64)
+        # Each word's summed weights (its own and its character n-grams') and, in the last
+        # column, how many features it has: a row of this table, filled as words are met.
+        self._table = np.zeros((_WORD_CACHE, k + 1), dtype=np.float64)
+        self._rows: dict[str, int] = {}
+        self._pairs: dict[tuple[str, str], int] = {}
 
     # ----- scoring -----------------------------------------------------------------------
 
-    def _word(self, word: str) -> tuple[np.ndarray, int]:
-        found = self._words.get(word)
-        if found is None:
-            slots = feats.word_slots(word)
-            found = (self.weights[slots].sum(axis=0), len(slots))
-            if len(self._words) >= _WORD_CACHE:
-                self._words.clear()
-            self._words[word] = found
-        return found
+    def _row(self, word: str) -> int:
+        """A new table row for ``word`` (the caller has made room)."""
+        rows = self._rows
+        row = rows[word] = len(rows)
+        slots = feats.word_slots(word)
+        self._table[row, :-1] = self.weights[slots].sum(axis=0, dtype=np.float64)
+        self._table[row, -1] = len(slots)
+        return row
 
-    def _pair(self, first: str, second: str) -> np.ndarray:
-        key = (first, second)
-        found = self._pairs.get(key)
-        if found is None:
-            found = self.weights[feats.pair_slot(first, second)]
-            if len(self._pairs) >= _PAIR_CACHE:
-                self._pairs.clear()
-            self._pairs[key] = found
-        return found
+    def _pair(self, pair: tuple[str, str]) -> int:
+        pairs = self._pairs
+        if len(pairs) >= _PAIR_CACHE:
+            pairs.clear()
+        slot = pairs[pair] = feats.pair_slot(*pair)
+        return slot
 
     def raw_scores(self, text: str) -> np.ndarray:
         """``w . x`` for every head (before bias and calibration)."""
@@ -96,17 +97,40 @@ class LinearModels:
     def _raw(self, ws: list[str]) -> np.ndarray:
         if not ws:
             return self._zero
-        total = self._zero
-        count = 0
-        for w in dict.fromkeys(ws):
-            vec, n = self._word(w)
-            total = total + vec
-            count += n
-        pairs = dict.fromkeys(zip(ws, ws[1:], strict=False))
-        for pair in pairs:
-            total = total + self._pair(*pair)
-        count += len(pairs)
-        return total / math.sqrt(count)
+        distinct = list(dict.fromkeys(ws))
+        pairs = list(dict.fromkeys(pairwise(ws)))
+        if len(distinct) > _WORD_CACHE // 2:
+            return self._raw_uncached(distinct, pairs)
+        rows = self._rows
+        if len(rows) + len(distinct) > _WORD_CACHE:
+            rows.clear()  # bounded memory: start the table again
+        found = [rows.get(w, -1) for w in distinct]
+        if -1 in found:
+            found = [r if r >= 0 else self._row(w) for r, w in zip(found, distinct, strict=True)]
+        summed = self._table[found].sum(axis=0)
+        total = summed[:-1]
+        count = summed[-1]
+        if pairs:
+            known = self._pairs
+            slots = [known.get(p, -1) for p in pairs]
+            if -1 in slots:
+                slots = [s if s >= 0 else self._pair(p) for s, p in zip(slots, pairs, strict=True)]
+            total = total + self.weights[slots].sum(axis=0, dtype=np.float64)
+            count += len(slots)
+        result: np.ndarray = total / math.sqrt(count)
+        return result
+
+    def _raw_uncached(self, distinct: list[str], pairs: list[tuple[str, str]]) -> np.ndarray:
+        """:meth:`_raw` straight from the weights, for a text with more distinct words than
+        the table holds."""
+        slots: list[int] = []
+        for w in distinct:
+            slots.extend(feats.word_slots(w))
+        slots.extend(feats.pair_slot(a, b) for a, b in pairs)
+        result: np.ndarray = self.weights[slots].sum(axis=0, dtype=np.float64) / math.sqrt(
+            len(slots)
+        )
+        return result
 
     def predict(self, text: str) -> dict[str, float]:
         """Each head's calibrated probability for ``text``."""
@@ -143,7 +167,8 @@ class LinearModels:
         if version != FEATURES_VERSION:
             raise ModelError(
                 f"{where}.json was trained with features version {version!r}; this calmline "
-                f"reads version {FEATURES_VERSION}: train it again (python -m calmline.models.train)"
+                f"reads version {FEATURES_VERSION}: train it again "
+                "(python -m calmline.models.train)"
             )
         try:
             heads = [
@@ -157,7 +182,9 @@ class LinearModels:
                 for h in meta["heads"]
             ]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"{where}.json: a head lacks a field or has a bad value ({exc})") from None
+            raise ModelError(
+                f"{where}.json: a head lacks a field or has a bad value ({exc})"
+            ) from None
         try:
             with np.load(io.BytesIO(npz), allow_pickle=False) as data:
                 weights = data["weights"]

@@ -1,8 +1,8 @@
 """Train the shipped models again from the labelled data: ``python -m calmline.models.train``.
 
-    python -m calmline.models.train --data ../shared/data            # writes the package's files
-    python -m calmline.models.train --data ../shared/data --out DIR  # writes them elsewhere
-    python -m calmline.models.train --data ../shared/data --check    # trains, compares, writes nothing
+    python -m calmline.models.train --data ../shared/data           # the package's files
+    python -m calmline.models.train --data ../shared/data --out DIR # writes them elsewhere
+    python -m calmline.models.train --data ../shared/data --check   # compares, writes nothing
 
 It reads only the data sets whose licence lets a shipped model learn from them (see
 ``../shared/data/README.md``): Davidson et al. (MIT), GoEmotions (Apache-2.0) and the
@@ -42,7 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from calmline.errors import CalmlineError, ModelError
+from calmline.errors import ModelError
+from calmline.errors import TrainingDataError as DataError
 from calmline.models import features as feats
 from calmline.models.linear import FEATURES_VERSION, Head, LinearModels
 
@@ -80,12 +81,6 @@ CLEAN_NEGATIVES = 5_000
 
 #: regularisation (inverse strength) per head, chosen on the dev data named in the docstring
 C_VALUES = {"offensive": 8.0, "anger": 16.0, "irritation": 8.0, "politeness": 8.0}
-
-
-class DataError(CalmlineError):
-    """The training data is missing or not in the expected format."""
-
-    code = "training_data_invalid"
 
 
 @dataclass
@@ -240,7 +235,8 @@ def data_fingerprint(data: Path) -> dict[str, str]:
     out = {}
     for folder, info in TRAINABLE.items():
         for name in info["files"].split():
-            out[f"{folder}/{name}"] = hashlib.sha256(_file(data, folder, name).read_bytes()).hexdigest()
+            content = _file(data, folder, name).read_bytes()
+            out[f"{folder}/{name}"] = hashlib.sha256(content).hexdigest()
     return out
 
 
@@ -290,8 +286,13 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def binary_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict[str, Any]:
     """Precision, recall, F1 of the positive class, macro-F1, accuracy, ROC-AUC, Brier score
     and expected calibration error (10 bins) on held-out rows."""
-    from sklearn.metrics import brier_score_loss, f1_score, precision_score, recall_score
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import (
+        brier_score_loss,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
 
     pred = probs >= threshold
     bins = np.minimum((probs * 10).astype(int), 9)
@@ -459,7 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = files_of(model)
     if args.check:
         differ = [
-            n for n, b in files.items() if not (args.out / n).is_file() or (args.out / n).read_bytes() != b
+            n
+            for n, b in files.items()
+            if not (args.out / n).is_file() or (args.out / n).read_bytes() != b
         ]
         for n in differ:
             print(f"{args.out / n}: differs from what the training produces", file=sys.stderr)

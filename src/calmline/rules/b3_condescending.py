@@ -19,7 +19,7 @@ class CondescendingParams(BaseModel):
     replacements: dict[str, str] = Field(default_factory=dict)
     #: flag a draft that the politeness model reads as impolite with at least this
     #: probability, when no phrase was found (1.0 turns the model's reading off)
-    impolite_threshold: float = Field(default=0.9, ge=0.5, le=1.0)
+    impolite_threshold: float = Field(default=0.95, ge=0.5, le=1.0)
     #: what the agent is told then
     impolite_message: str = Field(
         default="This reads as curt or commanding; soften it and speak as an equal.",
@@ -42,7 +42,8 @@ class Condescending(ReplyRule):
 
     Where no phrase is found, the shipped politeness model reads the tone of the whole draft:
     a draft it finds impolite with at least ``impolite_threshold`` probability gets an
-    ``info`` finding with no rewrite ("Send the receipt. Now." reads as an order).
+    ``info`` finding with no rewrite ("Read the FAQ before contacting us again." reads as an
+    order). A phrase that is only quoted or negated keeps the model out too.
     """
 
     id = "B3"
@@ -67,7 +68,9 @@ class Condescending(ReplyRule):
             )
             found = True
             yield self.finding(draft, span, evidence=(hit.phrase,), rewrite=rewrite)
-        if found or self.params.impolite_threshold >= 1.0:
+        # A phrase found but quoted or negated ("you said 'calm down'") is not the agent's
+        # tone either, though the words are there for the model to read.
+        if found or self.params.impolite_threshold >= 1.0 or self.hits(draft, "phrases"):
             return
         polite = draft.politeness
         if polite is not None and 1.0 - polite >= self.params.impolite_threshold:
