@@ -458,6 +458,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     files = files_of(model)
+    # the model card beside them, its tables filled in from this model (calmline.models.card)
+    from calmline.models.card import card_files
+
+    files.update(card_files(files, model, args.out))
     if args.check:
         differ = [
             n
