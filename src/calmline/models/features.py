@@ -75,12 +75,8 @@ def normalise(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The words a model reads in ``text`` (identity terms left out, long runs cut)."""
-    out = []
-    for tok in _TOKEN.findall(normalise(text)):
-        if tok in IDENTITY_TERMS:
-            continue
-        out.append(tok[:MAX_WORD])
-    return out
+    identity = IDENTITY_TERMS
+    return [t[:MAX_WORD] for t in _TOKEN.findall(normalise(text)) if t not in identity]
 
 
 def slot(feature: str) -> int:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import math
-from itertools import pairwise
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -65,72 +65,86 @@ class LinearModels:
         self.names = tuple(h.name for h in self.heads)
         self.meta = dict(meta)
         k = len(self.heads)
-        self._zero = np.zeros(k, dtype=np.float64)
-        # Each word's summed weights (its own and its character n-grams') and, in the last
-        # column, how many features it has: a row of this table, filled as words are met.
-        self._table = np.zeros((_WORD_CACHE, k + 1), dtype=np.float64)
+        self._zero = [0.0] * k
+        # Scoring is plain Python over small tuples: a few numpy calls per message cost more
+        # than the sums they do, and crowd the rules' code out of the CPU's caches.
+        #: each word met: its summed weights (its own and its character n-grams') and, last,
+        #: how many features it has; a row each, filled as words are met
         self._rows: dict[str, int] = {}
-        self._pairs: dict[tuple[str, str], int] = {}
+        self._words: list[str] = []
+        self._values: list[tuple[float, ...]] = []
+        #: the weights of each pair of neighbouring words met (and 1.0, its one feature), by
+        #: the rows of its two words
+        self._pairs: dict[int, tuple[float, ...]] = {}
 
     # ----- scoring -----------------------------------------------------------------------
 
     def _row(self, word: str) -> int:
-        """A new table row for ``word`` (the caller has made room)."""
+        """A new row for ``word`` (the caller has made room)."""
         rows = self._rows
         row = rows[word] = len(rows)
+        self._words.append(word)
         slots = feats.word_slots(word)
-        self._table[row, :-1] = self.weights[slots].sum(axis=0, dtype=np.float64)
-        self._table[row, -1] = len(slots)
+        summed = self.weights[slots].sum(axis=0, dtype=np.float64).tolist()
+        self._values.append((*summed, float(len(slots))))
         return row
 
-    def _pair(self, pair: tuple[str, str]) -> int:
-        pairs = self._pairs
-        if len(pairs) >= _PAIR_CACHE:
-            pairs.clear()
-        slot = pairs[pair] = feats.pair_slot(*pair)
-        return slot
+    def _pair(self, key: int) -> tuple[float, ...]:
+        """The weights of the pair of rows ``key`` (``first * size + second``)."""
+        first, second = divmod(key, _WORD_CACHE)
+        slot = feats.pair_slot(self._words[first], self._words[second])
+        found = self._pairs[key] = (*self.weights[slot].astype(np.float64).tolist(), 1.0)
+        return found
 
-    def raw_scores(self, text: str) -> np.ndarray:
+    def raw_scores(self, text: str) -> list[float]:
         """``w . x`` for every head (before bias and calibration)."""
         return self._raw(feats.words(text))
 
-    def _raw(self, ws: list[str]) -> np.ndarray:
+    def _raw(self, ws: list[str]) -> list[float]:
         if not ws:
             return self._zero
-        distinct = list(dict.fromkeys(ws))
-        pairs = list(dict.fromkeys(pairwise(ws)))
-        if len(distinct) > _WORD_CACHE // 2:
-            return self._raw_uncached(distinct, pairs)
         rows = self._rows
-        if len(rows) + len(distinct) > _WORD_CACHE:
-            rows.clear()  # bounded memory: start the table again
-        found = [rows.get(w, -1) for w in distinct]
-        if -1 in found:
-            found = [r if r >= 0 else self._row(w) for r, w in zip(found, distinct, strict=True)]
-        summed = self._table[found].sum(axis=0)
-        total = summed[:-1]
-        count = summed[-1]
-        if pairs:
+        seq = [rows.get(w, -1) for w in ws]
+        if -1 in seq:
+            if len(rows) + len(ws) > _WORD_CACHE:
+                if len(ws) > _WORD_CACHE // 2:
+                    return self._raw_uncached(ws)
+                # bounded memory: start again (pairs are keyed by rows, so they go too)
+                rows.clear()
+                self._words.clear()
+                self._values.clear()
+                self._pairs.clear()
+                seq = [-1] * len(ws)
+            for i, w in enumerate(ws):
+                if seq[i] < 0:
+                    seq[i] = rows.get(w, -1)
+                    if seq[i] < 0:
+                        seq[i] = self._row(w)
+        values = self._values
+        vectors = [values[r] for r in dict.fromkeys(seq)]
+        if len(seq) > 1:
+            size = _WORD_CACHE
             known = self._pairs
-            slots = [known.get(p, -1) for p in pairs]
-            if -1 in slots:
-                slots = [s if s >= 0 else self._pair(p) for s, p in zip(slots, pairs, strict=True)]
-            total = total + self.weights[slots].sum(axis=0, dtype=np.float64)
-            count += len(slots)
-        result: np.ndarray = total / math.sqrt(count)
-        return result
+            keys = dict.fromkeys([a * size + b for a, b in pairwise(seq)])
+            if len(known) + len(keys) > _PAIR_CACHE:
+                known.clear()
+            get = known.get
+            for key in keys:
+                found = get(key)
+                vectors.append(found if found is not None else self._pair(key))
+        sums = [sum(column) for column in zip(*vectors, strict=True)]
+        scale = 1.0 / math.sqrt(sums.pop())
+        return [x * scale for x in sums]
 
-    def _raw_uncached(self, distinct: list[str], pairs: list[tuple[str, str]]) -> np.ndarray:
+    def _raw_uncached(self, ws: list[str]) -> list[float]:
         """:meth:`_raw` straight from the weights, for a text with more distinct words than
-        the table holds."""
+        the rows hold."""
         slots: list[int] = []
-        for w in distinct:
+        for w in dict.fromkeys(ws):
             slots.extend(feats.word_slots(w))
-        slots.extend(feats.pair_slot(a, b) for a, b in pairs)
-        result: np.ndarray = self.weights[slots].sum(axis=0, dtype=np.float64) / math.sqrt(
-            len(slots)
-        )
-        return result
+        slots.extend(feats.pair_slot(a, b) for a, b in dict.fromkeys(pairwise(ws)))
+        total = self.weights[slots].sum(axis=0, dtype=np.float64) / math.sqrt(len(slots))
+        return [float(x) for x in total]
 
     def predict(self, text: str) -> dict[str, float]:
         """Each head's calibrated probability for ``text``."""
@@ -138,7 +152,7 @@ class LinearModels:
 
     def predict_words(self, words: list[str], *, only: Head | None = None) -> dict[str, float]:
         """:meth:`predict` of a text already split by :func:`features.words` (or one head)."""
-        raw = self._raw(words).tolist()
+        raw = self._raw(words)
         if only is not None:
             return {only.name: only.probability(raw[self.heads.index(only)])}
         return {h.name: h.probability(s) for h, s in zip(self.heads, raw, strict=True)}
@@ -185,11 +199,25 @@ class LinearModels:
             raise ModelError(
                 f"{where}.json: a head lacks a field or has a bad value ({exc})"
             ) from None
+        import hashlib
+        import zipfile
+
+        digest = meta.get("weights_sha256")
+        if digest is not None and hashlib.sha256(npz).hexdigest() != digest:
+            raise ModelError(
+                f"{where}.npz does not match the checksum in {where}.json: the file was changed "
+                "or damaged after training"
+            )
         try:
-            with np.load(io.BytesIO(npz), allow_pickle=False) as data:
+            data = np.load(io.BytesIO(npz), allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("it is a bare array, not an .npz archive with 'weights'")
+            with data:
                 weights = data["weights"]
-        except (ValueError, KeyError, OSError) as exc:
+        except (ValueError, KeyError, OSError, EOFError, TypeError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{where}.npz cannot be read: {exc}") from None
+        if not np.issubdtype(weights.dtype, np.floating):
+            raise ModelError(f"{where}.npz: weights are {weights.dtype}, not floating point")
         try:
             return cls(weights, heads, meta)
         except ModelError as exc:
