@@ -430,8 +430,11 @@ def files_of(model: LinearModels) -> dict[str, bytes]:
     ]
     # training time varies from run to run; it is logged, not stored
     meta_obj.pop("training_seconds", None)
+    npz = write_npz(model.weights)
+    # the loader checks the weights against this, so a changed or damaged file is refused
+    meta_obj["weights_sha256"] = hashlib.sha256(npz).hexdigest()
     meta = (json.dumps(meta_obj, indent=2, sort_keys=True) + "\n").encode()
-    return {f"{MODEL_NAME}.npz": write_npz(model.weights), f"{MODEL_NAME}.json": meta}
+    return {f"{MODEL_NAME}.npz": npz, f"{MODEL_NAME}.json": meta}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
