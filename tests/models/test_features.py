@@ -61,11 +61,6 @@ def test_an_identity_term_never_produces_a_feature(term: str) -> None:
         assert feats.words(f"As a {spelt} customer") == ["as", "a", "customer"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="features.words splits on hyphens and keeps possessives: 'non-binary' gives 'non' "
-    "and 'binary', \"women's\" stays a word (reported; fix in features.py)",
-)
 def test_hyphenated_and_possessive_identity_terms_produce_no_feature() -> None:
     assert feats.words("a non-binary customer") == ["a", "customer"]
     assert feats.words("the women's changing room") == ["the", "changing", "room"]

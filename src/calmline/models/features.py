@@ -44,7 +44,7 @@ MAX_WORD = 40
 # Linear-time patterns: no nested or overlapping repetition.
 _LINK = re.compile(r"https?://\S+|www\.\S+|\bURL\b")
 _HANDLE = re.compile(r"@\w+")
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[!?]")
+_TOKEN = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*|[!?]")
 
 #: Names of groups of people by religion, origin, sexuality, gender, disability or age:
 #: never a feature (see the module docstring). Compared lower-cased, whole words.
@@ -60,6 +60,8 @@ _IDENTITY_WORDS = """
     disabled disability deaf blind autistic wheelchair elderly old young
 """
 IDENTITY_TERMS = frozenset(_IDENTITY_WORDS.split())
+#: the identity terms as they are read, possessives included ("women's")
+_IDENTITY_FORMS = IDENTITY_TERMS | {t + s for t in IDENTITY_TERMS for s in ("'s", "’s")}
 
 
 def normalise(text: str) -> str:
@@ -75,7 +77,7 @@ def normalise(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The words a model reads in ``text`` (identity terms left out, long runs cut)."""
-    identity = IDENTITY_TERMS
+    identity = _IDENTITY_FORMS
     return [t[:MAX_WORD] for t in _TOKEN.findall(normalise(text)) if t not in identity]
 
 

@@ -25,7 +25,7 @@ from calmline.errors import ModelError
 from calmline.models import features as feats
 
 #: the version of :mod:`calmline.models.features` a model file must have been trained with
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 #: words whose weights are remembered (a bounded cache: cleared when full)
 _WORD_CACHE = 50_000
 _PAIR_CACHE = 50_000
