@@ -455,6 +455,10 @@ def _print_check(engine: Engine, result: ReplyCheck) -> None:
         out.print(Panel(grid, title="Findings", title_align="left", border_style=border))
     if result.credits:
         out.print(credits_text(result.credits))
+    if result.politeness is not None:
+        polite = result.politeness
+        tone = "polite" if polite >= 0.5 else "curt" if polite >= 0.1 else "impolite"
+        out.print(Text.assemble(("Tone: ", "bold"), f"reads as {tone} ({polite:.2f} polite)"))
     if result.findings and result.fixed != result.draft:
         out.print(
             Panel(
