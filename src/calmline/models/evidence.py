@@ -32,6 +32,9 @@ SECOND_PERSON = frozenset(
 )
 
 
+_ANGER_WHY = "the model's reading of anger and irritation"
+
+
 class ModelEvidence:
     """Evidence from the shipped model, thresholded by the playbook's ``models`` settings."""
 
@@ -40,16 +43,24 @@ class ModelEvidence:
     def __init__(self, models: LinearModels, settings: ModelSettings) -> None:
         self.models = models
         self.settings = settings
+        heads = models.names
         self._offensive = models.head("offensive")
         self._anger = models.head("anger")
         self._irritation = models.head("irritation")
         self._politeness = models.head("politeness")
+        #: the columns of the three heads a customer message needs
+        self._columns = (
+            heads.index("offensive"),
+            heads.index("anger"),
+            heads.index("irritation"),
+        )
 
     def evidence(self, view: TextView) -> Iterator[Evidence]:
         cfg = self.settings
         words = feats.words(view.text)
-        probs = self.models.predict_words(words)
-        offensive = probs["offensive"]
+        raw = self.models.raw_words(words)
+        i_off, i_anger, i_irr = self._columns
+        offensive = self._offensive.probability(raw[i_off])
         if offensive >= cfg.venting_threshold:
             if not SECOND_PERSON.isdisjoint(words):
                 # aimed at someone: an insult or nothing (aimed swearing is not venting)
@@ -63,14 +74,11 @@ class ModelEvidence:
                 yield Evidence(
                     "venting", offensive, f"the model reads it as offensive ({offensive:.2f})"
                 )
-        intensity = max(probs["anger"], 0.5 * probs["irritation"])
+        anger = self._anger.probability(raw[i_anger])
+        intensity = max(anger, 0.5 * self._irritation.probability(raw[i_irr]))
         if intensity >= 0.05:
-            yield Evidence(
-                ANGER_EVIDENCE,
-                cfg.anger_weight * intensity,
-                f"the model reads anger ({probs['anger']:.2f}) or irritation "
-                f"({probs['irritation']:.2f})",
-            )
+            # joins the anger score, which carries no explanation of its own
+            yield Evidence(ANGER_EVIDENCE, cfg.anger_weight * intensity, _ANGER_WHY)
 
     def politeness(self, text: str) -> float:
         """The probability that ``text`` reads as polite (0-1)."""

@@ -100,6 +100,10 @@ class LinearModels:
         """``w . x`` for every head (before bias and calibration)."""
         return self._raw(feats.words(text))
 
+    def raw_words(self, words: list[str]) -> list[float]:
+        """:meth:`raw_scores` of a text already split by :func:`features.words`."""
+        return self._raw(words)
+
     def _raw(self, ws: list[str]) -> list[float]:
         if not ws:
             return self._zero
