@@ -1,0 +1,1 @@
+"""Quality review of whole transcript archives: ingest, scoring, aggregation and reports."""
