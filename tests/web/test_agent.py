@@ -148,3 +148,17 @@ def test_a_blocked_draft_cannot_be_sent(page: Page, live_server: LiveServer) -> 
     draft.fill("I'm sorry you've had this trouble; let me look into it for you now.")
     expect(page.locator("#blocked-warning")).to_be_hidden()
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+
+def test_the_draft_shows_its_tone(page: Page, live_server: LiveServer) -> None:
+    open_conversation(page, live_server, "Dana")
+    draft = page.get_by_label("Your reply")
+    tone = page.locator("#tone")
+    expect(tone).to_be_hidden()
+    draft.fill("Read the FAQ before contacting us again.")
+    expect(tone).to_contain_text("impolite")
+    expect(page.locator("#findings .principle", has_text="B3")).to_have_count(1)
+    draft.fill("Could you please send me the order number? Thank you so much!")
+    expect(tone).to_contain_text("reads as polite")
+    draft.fill("")
+    expect(tone).to_be_hidden()

@@ -208,6 +208,15 @@ function showCheck(result) {
   else if (!findings.length) summary.textContent = "No findings: this reply follows the playbook.";
   else summary.textContent = `${findings.length} finding${findings.length === 1 ? "" : "s"}: ${[...new Set(findings.map((f) => f.principle))].join(", ")}.`;
   summary.classList.toggle("clean", Boolean(text.trim()) && !findings.length);
+  // The shipped politeness model's reading of the draft (absent when the models are off).
+  const tone = $("tone");
+  const polite = result && typeof result.politeness === "number" ? result.politeness : null;
+  tone.hidden = !text.trim() || polite === null;
+  if (!tone.hidden) {
+    const word = polite >= 0.5 ? "polite" : polite >= 0.1 ? "curt" : "impolite";
+    tone.textContent = `Tone: reads as ${word} (${Math.round(polite * 100)} % polite)`;
+    tone.dataset.tone = word;
+  }
   const blocked = Boolean(result && result.blocked);
   $("blocked-warning").hidden = !blocked;
   fixAllButton.disabled = closed || !findings.length || !result.fixed || result.fixed === text;
