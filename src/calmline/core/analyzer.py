@@ -7,6 +7,7 @@ bounded cache of the immutable analyses of conversation messages it has read.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property, lru_cache
 
@@ -84,6 +85,29 @@ class Engine:
             reply_lexicons.append((_CREDIT + behaviour, "exceptions", credit.exceptions))
         # Rules that look for the agent swearing read the same words as the message detectors.
         self.reply_matcher = PhraseMatcher(reply_lexicons)
+        #: whether check_reply applies the findings' rewrites (see for_review)
+        self.fixes = True
+
+    def for_review(self) -> Engine:
+        """This engine for reviewing messages already sent: the same playbook, detectors,
+        rules and caches, but :meth:`check_reply` leaves ``fixed`` as the draft. Quality review
+        reads findings and credits only, and rewriting costs time on every flagged message."""
+        twin = copy.copy(self)
+        twin.fixes = False
+        return twin
+
+    def review_reply(
+        self,
+        draft: str,
+        context: ReplyContext | Iterable[Turn] | None = None,
+        *,
+        customer_name: str | None = None,
+    ) -> tuple[tuple[Finding, ...], tuple[Credit, ...]]:
+        """The findings and credits of a message already sent, as :meth:`check_reply` finds
+        them, without making the rewrite."""
+        draft = self._check_text(draft, "draft")
+        findings, credits, _ = self._check_rules(draft, self._as_context(context, customer_name))
+        return tuple(findings), credits
 
     # ----- customer messages -------------------------------------------------------------
 
@@ -290,14 +314,9 @@ class Engine:
     ) -> ReplyCheck:
         """Findings for an agent's draft before it is sent, plus the good behaviours in it."""
         draft = self._check_text(draft, "draft")
-        if context is None:
-            ctx = self.context((), customer_name=customer_name)
-        elif isinstance(context, ReplyContext):
-            ctx = context
-        else:
-            ctx = self.context(context, customer_name=customer_name)
+        ctx = self._as_context(context, customer_name)
         findings, credits, politeness = self._check_rules(draft, ctx)
-        fixed = self._fix(draft, findings, ctx)
+        fixed = self._fix(draft, findings, ctx) if self.fixes else draft
         return ReplyCheck(
             draft=draft,
             findings=tuple(findings),
@@ -305,6 +324,15 @@ class Engine:
             fixed=fixed,
             politeness=politeness,
         )
+
+    def _as_context(
+        self, context: ReplyContext | Iterable[Turn] | None, customer_name: str | None
+    ) -> ReplyContext:
+        if context is None:
+            return self.context((), customer_name=customer_name)
+        if isinstance(context, ReplyContext):
+            return context
+        return self.context(context, customer_name=customer_name)
 
     def _politeness(self, text: str) -> float | None:
         for source in self.evidence_sources:
