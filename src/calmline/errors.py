@@ -64,6 +64,13 @@ class TranscriptError(InputError):
     code = "transcript_invalid"
 
 
+class ArchiveError(InputError):
+    """An archive given to quality review cannot be read at all: missing, binary, or in no
+    format calmline recognises (a single bad record is reported and skipped instead)."""
+
+    code = "archive_invalid"
+
+
 class ProtocolError(PlaybookError):
     """The boundary protocol of a playbook is not a sound state machine (dead end, orphan...)."""
 
