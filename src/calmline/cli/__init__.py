@@ -828,6 +828,7 @@ from calmline.cli.incidents import incidents_app  # noqa: E402
 from calmline.cli.keys import keys_app  # noqa: E402
 from calmline.cli.notify import notify_app  # noqa: E402
 from calmline.cli.protocol import protocol_app  # noqa: E402
+from calmline.cli.qa import qa  # noqa: E402
 from calmline.cli.relent import relent  # noqa: E402
 from calmline.cli.serve import serve  # noqa: E402
 from calmline.cli.train import progress, train  # noqa: E402
@@ -838,6 +839,7 @@ app.add_typer(incidents_app, name="incidents")
 app.add_typer(keys_app, name="keys")
 app.add_typer(notify_app, name="notify")
 app.add_typer(protocol_app, name="protocol")
+app.command("qa")(qa)
 app.command("relent")(relent)
 app.command("serve")(serve)
 app.command("train")(train)
