@@ -174,7 +174,7 @@ class CsvScores:
 
 
 def _conversation_schema() -> Any:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     hit = pa.struct(
         [
@@ -215,7 +215,7 @@ def _conversation_schema() -> Any:
 
 def _import_pyarrow() -> Any:
     try:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError:
         from calmline.errors import InputError
 

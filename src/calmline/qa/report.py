@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pygal
+import pygal  # type: ignore[import-untyped]  # no stubs, no py.typed
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
-from pygal.style import Style
+from pygal.style import Style  # type: ignore[import-untyped]
 
 from calmline.qa.aggregate import OUTCOMES, UNKNOWN, Aggregator, GroupStats
 from calmline.qa.export import atomic_file
