@@ -94,8 +94,10 @@ class Scorer:
         protocol (the coach's abusive or unsafe state). Kept to (``protocol_followed``) when the
         agent took at least one step (after a threat to safety ending at once is allowed), took
         every step in order and never ended early (no premature-end finding); None when not
-        needed. ``protocol_steps`` are the steps seen, in order (``D1``..``D5``, ``calmed`` when
-        the customer calmed down and the protocol stood down, ``safety``, ``end``).
+        needed. Each step taken in its turn is a followed hit of its principle (D1-D5, source
+        ``protocol``). ``protocol_steps`` are the steps seen, in order (``D1``..``D5``;
+        ``calmed`` when the customer calmed down and the protocol stood down; ``safety``;
+        ``end``).
 
         **Score** (0-100): each agent message scores 100 minus the cost of its findings (block
         30, warn 20, info 5: the same costs as the trainer's debrief and the live scorecards),
@@ -174,6 +176,19 @@ class Scorer:
         steps = tuple(s.step for s in timeline)
         proper = all(s.proper for s in timeline)
         safety = "safety" in steps
+        for step in timeline:
+            # a protocol step taken in its turn is the principle followed (D1-D5)
+            if step.proper and step.step in _STEP_NAMES and step.event_id.startswith("m"):
+                hits.append(
+                    PrincipleHit(
+                        principle=step.step,
+                        source="protocol",
+                        followed=True,
+                        quote=step.quote,
+                        message=int(step.event_id[1:]),
+                    )
+                )
+        hits.sort(key=lambda h: h.message)
         followed: bool | None = None
         if protocol_needed:
             acted = any(s in _STEP_NAMES for s in steps) or safety
