@@ -90,3 +90,11 @@ def test_hits_are_json_and_the_spark_schema_names_every_column(expected: pd.Data
     assert {"principle", "source", "followed", "quote", "message", "severity"} == set(hits[0][0])
     names = [part.strip().split(" ")[0] for part in SPARK_SCHEMA.split(",")]
     assert names == list(OUTPUT_COLUMNS)
+
+
+def test_the_models_setting_reaches_the_engine() -> None:
+    frame = message_frame()
+    with_models = score_frame(frame, models=True)
+    without = score_frame(frame, models=False)
+    assert list(with_models["conversation_id"]) == list(without["conversation_id"])
+    assert not with_models["anger_start"].equals(without["anger_start"])

@@ -104,3 +104,37 @@ def test_a_bad_playbook_fails_before_any_work(tmp_path: Path) -> None:
     bad.write_text("rules: [\n", encoding="utf-8")
     with pytest.raises(PlaybookError):
         score_archives(ARCHIVES, playbook=bad)
+
+
+def test_a_conversation_the_scorer_fails_on_is_a_problem_not_a_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = Scorer.score
+
+    def failing(self: Scorer, conv: Conversation) -> ConversationScore:
+        if conv.id == "escalation-1":
+            raise RuntimeError("boom")
+        return original(self, conv)
+
+    monkeypatch.setattr(Scorer, "score", failing)
+    scores, problems = run(workers=1, batch_size=5)
+    assert "escalation-1" not in {s.conversation_id for s in scores}
+    assert len(scores) == 21
+    failed = [p for p in problems if "not scored" in p.message]
+    assert [(p.source.endswith("archive-a.jsonl"), "boom" in p.message) for p in failed] == [
+        (True, True)
+    ]
+
+
+def test_without_on_problem_problems_go_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="calmline.qa.engines"):
+        scores = list(score_archives([ARCHIVES[1]], models=False, workers=1))
+    assert len(scores) == 4
+    assert any("line 17" in r.getMessage() for r in caplog.records)
+
+
+def test_a_forced_format_is_used(tmp_path: Path) -> None:
+    renamed = tmp_path / "export.txt"
+    renamed.write_bytes(ARCHIVES[1].read_bytes())
+    scores = list(score_archives([renamed], models=False, workers=1, input_format="calmline-jsonl"))
+    assert [s.conversation_id for s in scores][:1] == ["b-de-escalation"]
