@@ -103,6 +103,8 @@ def _json_format(path: Path, name: str) -> str:
         return "zendesk"
     if "conversation_parts" in keys or (kind == "object" and "conversations" in keys):
         return "intercom"
+    if "source" in keys and "id" in keys:  # a conversation as the list API gives it, no parts
+        return "intercom"
     if "Transcript" in keys:
         return "transcribe"
     shown = ", ".join(sorted(keys)[:8])[:200] or "no fields"

@@ -222,6 +222,8 @@ class JsonStream:
             i -= keep
             self.pos = 0
         size = self.base + end - start
+        if size == 0:  # a stray ',' ']' or '}' where a value belongs
+            raise JsonSyntaxError(start, line, f"expected a value, found {chr(first)!r}")
         if dropped or size > limit:
             self.pos = end
             return RawValue(start, line, size, None)
@@ -361,33 +363,128 @@ def read_objects(
 ) -> Iterator[tuple[str, dict[str, Any]] | IngestProblem]:
     """The records of a JSON export as ``(record, object)`` pairs, ``record`` naming the line it
     starts on; a record that is too large, broken or not an object is an :class:`IngestProblem`.
-    When the file's structure breaks, one problem says so and the rest of the file is skipped."""
+
+    JSON Lines (the first line is a whole JSON value) is read a line at a time, so a broken line
+    spoils that line only. Any other JSON is streamed value by value; when its structure breaks,
+    one problem says so and the rest of the file is skipped."""
     try:
         with Path(path).open("rb") as raw:
-            for rec in json_records(
-                raw, wrapper_keys=wrapper_keys, wanted=wanted, bare=bare, limit=limit
-            ):
-                where = f"line {rec.value.line}"
-                if rec.value.data is None:
-                    yield IngestProblem(
-                        name,
-                        where,
-                        "",
-                        f"the {what} is {rec.value.size:,} bytes; the limit is "
-                        f"{limit:,} (skipped unread)",
-                    )
-                    continue
-                try:
-                    data = decode(rec.value)
-                except BadValue as exc:
-                    yield IngestProblem(name, where, "", str(exc))
-                    continue
-                if not isinstance(data, dict):
-                    yield IngestProblem(
-                        name, where, "", f"expected a {what} (a JSON object), got {_kind(data)}"
-                    )
-                    continue
-                yield where, data
+            by_line = _line_delimited(raw, limit)
+            raw.seek(0)
+            if by_line:
+                yield from _by_line(raw, name, wrapper_keys, wanted, bare, limit, what)
+            else:
+                yield from _streamed(raw, name, wrapper_keys, wanted, bare, limit, what)
+    except OSError as exc:
+        raise ArchiveError(f"{name}: cannot read it ({exc.strerror})") from None
+
+
+def _line_delimited(raw: IO[bytes], limit: int) -> bool:
+    while True:
+        line = raw.readline(limit + 1)
+        if not line:
+            return False
+        line = line.removeprefix(b"\xef\xbb\xbf").strip()
+        if line:
+            break
+    try:
+        return isinstance(json.loads(line), dict | list)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _by_line(
+    raw: IO[bytes],
+    name: str,
+    wrapper_keys: Collection[str],
+    wanted: Collection[str],
+    bare: bool,
+    limit: int,
+    what: str,
+) -> Iterator[tuple[str, dict[str, Any]] | IngestProblem]:
+    line_no = 0
+    while chunk := raw.readline(limit + 1):
+        line_no += 1
+        where = f"line {line_no}"
+        if len(chunk) > limit and not chunk.endswith(b"\n"):
+            size = len(chunk)
+            while chunk and not chunk.endswith(b"\n"):  # skip the rest of the line unread
+                chunk = raw.readline(limit + 1)
+                size += len(chunk)
+            yield IngestProblem(
+                name, where, "", f"the line is over {limit:,} bytes (the limit; skipped unread)"
+            )
+            continue
+        if line_no == 1:
+            chunk = chunk.removeprefix(b"\xef\xbb\xbf")
+        if not chunk.strip():
+            continue
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield IngestProblem(
+                name, where, "", f"not valid UTF-8 (byte {exc.start + 1} of the line)"
+            )
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield IngestProblem(name, where, "", f"not valid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except RecursionError:
+            yield IngestProblem(name, where, "", "not valid JSON: nested too deeply")
+            continue
+        if isinstance(data, dict) and any(k in data for k in wrapper_keys):
+            for key in wanted:
+                elements = data.get(key)
+                if isinstance(elements, list):
+                    for n, element in enumerate(elements):
+                        yield _checked(name, f"{where}, {key}[{n}]", element, what)
+        elif isinstance(data, list):
+            if bare:
+                for n, element in enumerate(data):
+                    yield _checked(name, f"{where}, [{n}]", element, what)
+        elif bare:
+            yield _checked(name, where, data, what)
+
+
+def _checked(
+    name: str, where: str, data: Any, what: str
+) -> tuple[str, dict[str, Any]] | IngestProblem:
+    if isinstance(data, dict):
+        return where, data
+    return IngestProblem(name, where, "", f"expected a {what} (a JSON object), got {_kind(data)}")
+
+
+def _streamed(
+    raw: IO[bytes],
+    name: str,
+    wrapper_keys: Collection[str],
+    wanted: Collection[str],
+    bare: bool,
+    limit: int,
+    what: str,
+) -> Iterator[tuple[str, dict[str, Any]] | IngestProblem]:
+    try:
+        for rec in json_records(
+            raw, wrapper_keys=wrapper_keys, wanted=wanted, bare=bare, limit=limit
+        ):
+            where = f"line {rec.value.line}"
+            if rec.value.data is None:
+                yield IngestProblem(
+                    name,
+                    where,
+                    "",
+                    f"the {what} is {rec.value.size:,} bytes; the limit is {limit:,} "
+                    "(skipped unread)",
+                )
+                continue
+            try:
+                data = decode(rec.value)
+            except BadValue as exc:
+                yield IngestProblem(name, where, "", str(exc))
+                continue
+            yield _checked(name, where, data, what)
     except JsonSyntaxError as exc:
         yield IngestProblem(
             name,
@@ -395,8 +492,6 @@ def read_objects(
             "",
             f"not valid JSON: {exc.message} (byte {exc.offset:,}); the rest of the file is skipped",
         )
-    except OSError as exc:
-        raise ArchiveError(f"{name}: cannot read it ({exc.strerror})") from None
 
 
 def _kind(value: Any) -> str:
