@@ -98,3 +98,27 @@ def test_the_models_setting_reaches_the_engine() -> None:
     without = score_frame(frame, models=False)
     assert list(with_models["conversation_id"]) == list(without["conversation_id"])
     assert not with_models["anger_start"].equals(without["anger_start"])
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        ["2026-12-01T08:00:00Z", "2026-12-01T08:01:00Z"],
+        pd.to_datetime(["2026-12-01 08:00", "2026-12-01 08:01"]),
+        [1796112000, 1796112060],
+    ],
+    ids=["iso", "datetime", "epoch-seconds"],
+)
+def test_timestamps_as_text_datetimes_or_epoch_seconds(stamps: object) -> None:
+    frame = pd.DataFrame(
+        {
+            "conversation_id": ["a", "a"],
+            "role": ["customer", "agent"],
+            "text": ["Where is my order?", "It ships today."],
+            "timestamp": stamps,
+        }
+    )
+    got = score_frame(frame, models=False)
+    assert got.loc[0, "started_at"].year == 2026
+    assert got.loc[0, "week"] == got.loc[0, "started_at"].strftime("%G-W%V")
+    assert json.loads(got.loc[0, "problems"]) == []

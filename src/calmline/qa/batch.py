@@ -12,7 +12,7 @@ column             needed    what
 conversation_id    yes       groups the rows into conversations (kept as text)
 role               yes       ``customer`` or ``agent``
 text               yes       the message
-timestamp          no        when it was sent: datetime or ISO 8601 text; without a zone, UTC
+timestamp          no        when it was sent: datetime, ISO 8601 or epoch seconds (UTC if no zone)
 position           no        the message's place in its conversation (rows are sorted by it)
 author             no        the agent's (or customer's) name or id
 agent, team        no        the conversation's agent and team (the first value given)
@@ -271,6 +271,8 @@ def score_record(score: ConversationScore, problems: Iterable[str] = ()) -> dict
 
 
 def _parse_times(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return pd.to_datetime(column, unit="s", utc=True, errors="coerce")
     return pd.to_datetime(column, utc=True, errors="coerce", format="mixed")
 
 
