@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from pathlib import Path
 
 from calmline.errors import ArchiveError
@@ -26,6 +27,7 @@ EXPECTED = (
     "in_response_to_tweet_id)"
 )
 _SNIFF_BYTES = 65_536
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 _CALMLINE_FIELDS = frozenset({"conversation_id", "role", "text"})
 _TWCS_FIELDS = frozenset({"tweet_id", "inbound", "text", "in_response_to_tweet_id"})
 #: Keys that settle the format on their own as soon as they are seen.
@@ -81,8 +83,7 @@ def _csv_format(head: bytes, name: str) -> str:
         return "twcs"
     if columns >= _CALMLINE_FIELDS:
         return "calmline-csv"
-    shown = ", ".join(sorted(c for c in columns if c)[:8])[:200] or "no columns"
-    raise ArchiveError(f"{name}: not a recognised archive: {EXPECTED}; found {shown}")
+    raise ArchiveError(f"{name}: not a recognised archive: {EXPECTED}; found {_names(columns)}")
 
 
 def _json_format(path: Path, name: str) -> str:
@@ -107,7 +108,16 @@ def _json_format(path: Path, name: str) -> str:
         return "intercom"
     if "Transcript" in keys:
         return "transcribe"
-    shown = ", ".join(sorted(keys)[:8])[:200] or "no fields"
     raise ArchiveError(
-        f"{name}: not a recognised archive: {EXPECTED}; the first record has {shown}"
+        f"{name}: not a recognised archive: {EXPECTED}; the first record has {_names(keys)}"
     )
+
+
+def _names(found: set[str]) -> str:
+    """The field names found, for the error: only ones shaped like names, so a line of
+    someone's message is never echoed."""
+    names = sorted(n for n in found if _NAME.fullmatch(n))
+    if not names:
+        return "no field names"
+    more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+    return ", ".join(names[:8]) + more
