@@ -78,11 +78,12 @@ class Scorer:
         """The scorecard of ``conv``.
 
         Messages are replayed in order. Timestamps are used where given (a message older than
-        the one before it is taken as sent at the same moment); messages without one get a
-        synthetic time one second after the previous message, so pacing is never judged on
-        them. A message the engine refuses (too long, say) and messages after the conversation
-        was closed through the protocol are not scored; they are counted in ``extra``
-        (``unscored`` with the reason per message index).
+        the one before it is taken as sent at the same moment); a message without one gets a
+        made-up time one second after the one before, and then timing advice (A2-A4) is left
+        out for the whole conversation rather than judged on made-up times. A message the
+        engine refuses (too long, say) and messages after the conversation was closed through
+        the protocol are not scored; they are counted, and said in ``extra`` (``unscored``:
+        the reason by message index).
 
         **Outcome**: ``ended-by-protocol`` when the protocol closed the conversation (the
         agent ended it after the steps, or after a threat to safety); otherwise, with ``start``
