@@ -164,6 +164,7 @@ def run_one(
     scored = messages = 0
     outcomes: dict[str, int] = {}
     cpu_start = _cpu_seconds()
+    own_start = _own_cpu_seconds()
     with MemoryWatch() as memory:
         start = time.perf_counter()
         stream: Iterator[Any] = score_archives(
@@ -180,6 +181,7 @@ def run_one(
             outcomes[score.outcome] = outcomes.get(score.outcome, 0) + 1
         elapsed = time.perf_counter() - start
     cpu = _cpu_seconds() - cpu_start
+    own = _own_cpu_seconds() - own_start
     rate = messages / elapsed
     return {
         "engine": engine,
@@ -193,12 +195,21 @@ def run_one(
         "per_core": round(rate / workers),
         "cpu_seconds": round(cpu, 1),
         "messages_per_cpu_second": round(messages / cpu) if cpu > 0 else None,
+        # the caller reads the archive, sends batches and takes scores back (with 1 worker it
+        # also scores); the rest is the workers' (start-up included)
+        "caller_cpu_seconds": round(own, 1),
+        "worker_cpu_seconds": round(cpu - own, 1),
         "peak_rss_parent_mb": round(memory.parent / 2**20),
         "peak_rss_workers_mb": round(memory.workers / 2**20),
         "peak_rss_per_worker_mb": round(memory.worker_peak_each / 2**20),
         "memory_method": memory.method,
         "outcomes": outcomes,
     }
+
+
+def _own_cpu_seconds() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
 
 
 def _cpu_seconds() -> float:
