@@ -89,6 +89,9 @@ def conversation_record(score: ConversationScore) -> dict[str, Any]:
 
 
 def _csv_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is float:  # most cells: no conversion
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -145,6 +148,7 @@ class ScoreSink(Protocol):
     target: _TempTarget
 
     def write(self, score: ConversationScore) -> None: ...
+    def write_record(self, record: dict[str, Any]) -> None: ...
     def commit(self) -> None: ...
     def abort(self) -> None: ...
 
@@ -160,7 +164,10 @@ class CsvScores:
         self.rows = 0
 
     def write(self, score: ConversationScore) -> None:
-        record = conversation_record(score)
+        self.write_record(conversation_record(score))
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        """One row from :func:`conversation_record` (built once when several sinks share it)."""
         self._writer.writerow([_csv_value(record[c]) for c in CONVERSATION_COLUMNS])
         self.rows += 1
 
@@ -236,7 +243,10 @@ class ParquetScores:
         self.rows = 0
 
     def write(self, score: ConversationScore) -> None:
-        self._buffer.append(conversation_record(score))
+        self.write_record(conversation_record(score))
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        self._buffer.append(record)
         self.rows += 1
         if len(self._buffer) >= self.row_group_size:
             self._flush()
@@ -287,8 +297,10 @@ class Exports:
         return self
 
     def write(self, score: ConversationScore) -> None:
-        for sink in self.sinks:
-            sink.write(score)
+        if self.sinks:
+            record = conversation_record(score)
+            for sink in self.sinks:
+                sink.write_record(record)
 
     def finish(self, aggregator: Aggregator) -> list[Path]:
         """Commit the streamed files and write the roll-ups; the paths written."""
