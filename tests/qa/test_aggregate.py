@@ -156,3 +156,21 @@ def test_memory_does_not_grow_with_conversations(scores: list[ConversationScore]
     assert kept <= 3 * 2 * len(agg.principles())
     assert len(agg.agents) == 3 and len(agg.weeks) == 3
     assert agg.overall.conversations == 500 * len(scores)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks MARIA, I'll call you on +44 (20) 7946-0958 tomorrow.",
+        "maria.lopez@example.com will get the label; lopez, please check.",
+        "Order 2026-11-30 12:00, ref 12345: nothing personal here.",
+        "Hello Ma-ria and Lopezia (not her name).",
+        "",
+    ],
+)
+def test_quick_redaction_equals_the_full_passes(text: str) -> None:
+    from calmline.core.redact import redact_contacts, redact_names
+    from calmline.qa.aggregate import redact_quote
+
+    names = ("Maria Lopez", "Maria", "Lopez")
+    assert redact_quote(text, names) == redact_names(redact_contacts(text), names)
