@@ -104,7 +104,7 @@ def test_broken_utf8_in_a_streamed_json_file_names_the_byte(tmp_path: Path) -> N
     convs, problems = split(read_archive(path))
     assert [c.id for c in convs] == ["a"]
     (problem,) = problems
-    assert problem.message == f"not valid UTF-8 (byte {at:,} of the file)"
+    assert problem.message == f"not valid UTF-8 (byte {at + 1:,} of the file)"
 
 
 def test_huge_records_are_skipped_unread_and_the_next_one_is_read(tmp_path: Path) -> None:

@@ -81,3 +81,14 @@ def test_a_missing_comma_is_a_syntax_error_with_its_line() -> None:
             )
         )
     assert caught.value.line == 3 and "',' or ']'" in caught.value.message
+
+
+def test_a_broken_element_is_cut_out_and_the_next_one_read() -> None:
+    data = b'[{"a": 1,}, {"b": "\xff"}, {"c": [1, 2]}]'
+    values = list(JsonStream(io.BytesIO(data)).items(1000))
+    assert len(values) == 3
+    with pytest.raises(jsonstream.BadValue, match="not valid JSON"):
+        decode(values[0])
+    with pytest.raises(jsonstream.BadValue, match="not valid UTF-8 \\(byte 20 of the file\\)"):
+        decode(values[1])
+    assert decode(values[2]) == {"c": [1, 2]}

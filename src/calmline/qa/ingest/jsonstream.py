@@ -31,6 +31,8 @@ _SCALAR_END = re.compile(rb"[\s,\]}]")
 _SPACE = re.compile(rb"[ \t\r\n]*")
 #: The longest object key read (keys are field names, not data).
 _MAX_KEY_BYTES = 1_000
+#: Values skipped are parsed (fast) up to this size, scanned byte by byte beyond it.
+_SKIP_WHOLE = 8_000_000
 
 
 class JsonSyntaxError(Exception):
@@ -51,6 +53,9 @@ class RawValue:
     line: int
     size: int
     data: bytes | None
+    #: the value itself, when the fast path has already parsed it
+    parsed: Any = None
+    is_parsed: bool = False
 
 
 class BadValue(Exception):
@@ -59,11 +64,15 @@ class BadValue(Exception):
 
 def decode(value: RawValue) -> Any:
     """The Python value of a cut-out value; :class:`BadValue` says where it is broken."""
+    if value.is_parsed:
+        return value.parsed
     assert value.data is not None
     try:
         text = value.data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadValue(f"not valid UTF-8 (byte {value.offset + exc.start:,} of the file)") from None
+        raise BadValue(
+            f"not valid UTF-8 (byte {value.offset + exc.start + 1:,} of the file)"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -83,6 +92,8 @@ class JsonStream:
         self.eof = False
         self._lines = 0  # newlines in the file before buf[_line_pos]
         self._line_pos = 0
+        self._decoder = json.JSONDecoder()
+        self._last_size = 0
         self._skip_bom()
 
     def _skip_bom(self) -> None:
@@ -154,6 +165,45 @@ class JsonStream:
 
     def value(self, limit: int) -> RawValue:
         """Cut out the next value; its bytes are None (and not kept) when longer than ``limit``."""
+        first = self.peek()
+        if first is not None and first in b"{[" and limit > 0:
+            fast = self._parsed_value(limit)
+            if fast is not None:
+                return fast
+        return self._scanned_value(limit)
+
+    def _parsed_value(self, limit: int) -> RawValue | None:
+        """The next object or array parsed by the json module's C scanner from a window of the
+        buffer (twice the last value's size, doubled until the value fits). None when the value
+        is broken, not UTF-8 or too long: the byte scanner then finds its end and says why."""
+        start, line = self.offset(), self.line()
+        window = max(1 << 16, 2 * self._last_size)
+        while True:
+            while len(self.buf) - self.pos < window and self._fill():
+                pass
+            chunk = self.buf[self.pos : self.pos + window]
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if exc.start < len(chunk) - 3:
+                    return None  # broken UTF-8, not a character cut by the window
+                text = chunk[: exc.start].decode("utf-8", errors="replace")
+            try:
+                parsed, end = self._decoder.raw_decode(text)
+            except (json.JSONDecodeError, RecursionError):
+                if len(chunk) < window or window > limit:
+                    return None  # the whole rest of the file or the limit tried: broken
+                window *= 2
+                continue
+            size = end if len(text) == len(chunk) else len(text[:end].encode("utf-8"))
+            if size > limit:
+                return None
+            self._last_size = size
+            data = self.buf[self.pos : self.pos + size]
+            self.pos += size
+            return RawValue(start, line, size, data, parsed, True)
+
+    def _scanned_value(self, limit: int) -> RawValue:
         first = self.peek()
         if first is None:
             raise JsonSyntaxError(self.offset(), self.line(), "the file ends where a value belongs")
@@ -232,7 +282,12 @@ class JsonStream:
         return RawValue(start, line, size, data)
 
     def skip(self) -> None:
-        self.value(0)
+        """Pass over the next value: arrays element by element, anything else whole."""
+        if self.peek() == ord("["):
+            for _ in self.items(_SKIP_WHOLE):
+                pass
+        else:
+            self.value(_SKIP_WHOLE)
 
     def key(self) -> str:
         raw = self.value(_MAX_KEY_BYTES)
@@ -486,12 +541,17 @@ def _streamed(
                 continue
             yield _checked(name, where, data, what)
     except JsonSyntaxError as exc:
-        yield IngestProblem(
-            name,
-            f"line {exc.line}",
-            "",
-            f"not valid JSON: {exc.message} (byte {exc.offset:,}); the rest of the file is skipped",
-        )
+        yield syntax_problem(name, exc)
+
+
+def syntax_problem(name: str, exc: JsonSyntaxError) -> IngestProblem:
+    """The one problem of a file whose JSON structure breaks: where, and that the rest is lost."""
+    return IngestProblem(
+        name,
+        f"line {exc.line}",
+        "",
+        f"not valid JSON: {exc.message} (byte {exc.offset + 1:,}); the rest of the file is skipped",
+    )
 
 
 def _kind(value: Any) -> str:

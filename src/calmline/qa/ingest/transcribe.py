@@ -41,6 +41,7 @@ from calmline.qa.ingest.jsonstream import (
     JsonSyntaxError,
     RawValue,
     decode,
+    syntax_problem,
 )
 from calmline.qa.types import Conversation, IngestProblem, Message
 
@@ -71,12 +72,7 @@ def read_transcribe(
                     stream, where, name, calls, started, tally, max_chars, max_record_bytes
                 )
     except JsonSyntaxError as exc:
-        yield IngestProblem(
-            name,
-            f"line {exc.line}",
-            "",
-            f"not valid JSON: {exc.message} (byte {exc.offset:,}); the rest of the file is skipped",
-        )
+        yield syntax_problem(name, exc)
     except OSError as exc:
         raise ArchiveError(f"{name}: cannot read it ({exc.strerror})") from None
     summary = tally.problem(name)
