@@ -192,3 +192,16 @@ def test_calmline_bad_rows_become_problems(tmp_path: Path) -> None:
         ("line 3", "", False),
         ("line 4", "", False),
     ]
+
+
+def test_problems_never_repeat_text_that_landed_in_the_wrong_field(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
+        "1,a,True,call me on 07700 900123 jo@example.com,hi,,\n"
+        "2,a,False,yesterday,hi,,\n"
+    )
+    problems = [p for p in read_archive(path) if isinstance(p, IngestProblem)]
+    assert [p.message.endswith("(not shown)") for p in problems] == [True, False]
+    assert "07700" not in str(problems[0]) and "example.com" not in str(problems[0])
+    assert "'yesterday'" in problems[1].message

@@ -4,6 +4,7 @@ putting a conversation together from its messages."""
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -101,7 +102,7 @@ def iso_time(value: Any, field: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise BadField(field, f"not an ISO 8601 time: {shorten(value)!r}") from None
+        raise BadField(field, f"not an ISO 8601 time: {shown(value)}") from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -109,6 +110,19 @@ def iso_time(value: Any, field: str) -> datetime | None:
 
 def shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SHOWABLE = re.compile(r"[\w :+./-]{1,40}")
+_LONG_NUMBER = re.compile(r"\d{7}")
+
+
+def shown(value: Any) -> str:
+    """A bad value as a problem may show it: short words, times and numbers only, so a message,
+    an email address or a phone number that landed in the wrong field is never repeated."""
+    text = str(value)
+    if _SHOWABLE.fullmatch(text) and not _LONG_NUMBER.search(text.replace(" ", "")):
+        return repr(text)
+    return f"a value of {len(text)} characters (not shown)"
 
 
 # ----- bodies -------------------------------------------------------------------------------------

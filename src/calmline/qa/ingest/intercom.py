@@ -25,6 +25,7 @@ from calmline.qa.ingest.fields import (
     mapping,
     message_text,
     sequence,
+    shown,
 )
 from calmline.qa.ingest.jsonstream import read_objects
 from calmline.qa.types import Conversation, IngestProblem, Message
@@ -105,7 +106,7 @@ def _conversation(
             if role is None:
                 raise BadField(
                     f"{field}.author.type",
-                    f"expected user, lead, contact, admin, bot or team, got {kind!r}"[:120],
+                    f"expected user, lead, contact, admin, bot or team, got {shown(kind)}",
                 )
             at = epoch_time(entry.get("created_at"), f"{field}.created_at")
             if at is None and field == "source":

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from calmline.core.types import Role
 from calmline.errors import ArchiveError
-from calmline.qa.ingest.fields import MAX_LABEL_CHARS, BadField, conversation, shorten
+from calmline.qa.ingest.fields import MAX_LABEL_CHARS, BadField, conversation, shown
 from calmline.qa.types import Conversation, IngestProblem, Message
 
 FORMAT = "twcs"
@@ -184,7 +184,7 @@ def _tweet(
     elif inbound in _FALSE:
         role = Role.AGENT
     else:
-        raise BadField("inbound", f"expected True or False, got {shorten(inbound)!r}")
+        raise BadField("inbound", f"expected True or False, got {shown(inbound)}")
     at = _time(get("created_at"))
     text = get("text")
     if not text:
@@ -227,7 +227,7 @@ def _time(value: str) -> datetime:
                 tzinfo=UTC,
             )
         except ValueError:
-            raise BadField("created_at", f"not a real date: {shorten(value)!r}") from None
+            raise BadField("created_at", f"not a real date: {shown(value)}") from None
         shift = timedelta(hours=int(value[21:23]), minutes=int(value[23:25]))
         return moment - shift if value[20] == "+" else moment + shift
     try:
@@ -236,7 +236,7 @@ def _time(value: str) -> datetime:
         raise BadField(
             "created_at",
             f"expected a time like 'Wed Oct 04 13:59:33 +0000 2017' or ISO 8601, "
-            f"got {shorten(value)!r}",
+            f"got {shown(value)}",
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
