@@ -14,7 +14,6 @@ import typer
 from rich import box
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
@@ -123,7 +122,6 @@ def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]scoring[/bold]"),
         BarColumn(bar_width=24),
-        DownloadColumn(),
         TextColumn("{task.fields[counts]}"),
         TimeElapsedColumn(),
         console=err,
@@ -132,10 +130,16 @@ def _progress() -> Progress:
     )
 
 
-def _counts(tally: _Tally, started: float) -> str:
+def _counts(tally: _Tally, started: float, files: int) -> str:
     elapsed = max(time.perf_counter() - started, 1e-9)
+    # archives are read one after the other: with several, the bytes of those finished
+    read = (
+        f"{len(tally.finished)}/{files} files ({tally.bytes_done / 1e6:,.1f} MB) · "
+        if files > 1
+        else ""
+    )
     return (
-        f"{tally.conversations:,} conversations · {tally.messages:,} messages · "
+        read + f"{tally.conversations:,} conversations · {tally.messages:,} messages · "
         f"{tally.messages / elapsed:,.0f} msg/s"
         + (f" · {tally.skipped:,} skipped" if tally.skipped else "")
     )
@@ -329,7 +333,11 @@ def qa(
         written: list[Path] = []
         try:
             with progress, Exports(csv_dir=csv_dir, parquet_dir=parquet_dir) as exports:
-                task = progress.add_task("scoring", total=total_bytes, counts="")
+                # one archive: no measure of how far through it we are, so the bar pulses
+                files = len(archives)
+                task = progress.add_task(
+                    "scoring", total=total_bytes if files > 1 else None, counts=""
+                )
                 scores = score_archives(
                     [str(p) for p in archives],
                     playbook=playbook,
@@ -348,10 +356,12 @@ def qa(
                     if now - last_update > 0.1:
                         last_update = now
                         progress.update(
-                            task, completed=tally.bytes_done, counts=_counts(tally, started)
+                            task,
+                            completed=tally.bytes_done,
+                            counts=_counts(tally, started, files),
                         )
                 tally.done()
-                progress.update(task, completed=total_bytes, counts=_counts(tally, started))
+                progress.update(task, completed=total_bytes, counts=_counts(tally, started, files))
                 written += exports.finish(agg)
             elapsed = time.perf_counter() - started
             if report is not None:
