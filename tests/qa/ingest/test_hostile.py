@@ -205,3 +205,19 @@ def test_problems_never_repeat_text_that_landed_in_the_wrong_field(tmp_path: Pat
     assert [p.message.endswith("(not shown)") for p in problems] == [True, False]
     assert "07700" not in str(problems[0]) and "example.com" not in str(problems[0])
     assert "'yesterday'" in problems[1].message
+
+
+def test_twcs_open_threads_are_bounded_and_no_tweet_is_lost() -> None:
+    from calmline.qa.ingest.twcs import read_twcs
+    from tests.qa.ingest.conftest import EXAMPLES
+
+    path = EXAMPLES / "twcs.csv"
+    whole, _ = split(read_twcs(path, "twcs.csv", max_chars=1000, max_line_chars=10_000))
+    capped, problems = split(
+        read_twcs(path, "twcs.csv", max_chars=1000, max_line_chars=10_000, max_open_tweets=1)
+    )
+    assert len(capped) > len(whole)
+    texts = sorted(m.text for c in capped for m in c.messages)
+    assert texts == sorted(m.text for c in whole for m in c.messages)
+    (warning,) = problems
+    assert warning.warning and "handed on before every tweet" in warning.message

@@ -7,8 +7,9 @@ brand did), ``created_at`` (``Wed Oct 04 13:59:33 +0000 2017`` or ISO 8601), ``t
 A thread is every tweet linked to another by a reply id, read in any row order (replies may
 come before what they answer). A thread is complete, and handed on at once, when every tweet it
 refers to has been read; threads that refer to tweets missing from the file are handed on at
-the end of the file. Memory is therefore bounded by the open threads of one file: a file
-sorted by thread holds one or two, a random sample holds most of its tweets.
+the end of the file. Memory is therefore bounded by the open threads of one file (a file
+sorted by thread holds one or two, a random sample most of its tweets), and at most
+``MAX_OPEN_TWEETS`` tweets wait: beyond that the thread idle longest is handed on as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +41,9 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
+#: At most this many tweets wait in open threads (about 1.5 KB each); beyond, the thread idle
+#: longest is handed on as it is.
+MAX_OPEN_TWEETS = 100_000
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -59,18 +64,23 @@ class _Thread:
 
 
 def read_twcs(
-    path: str | Path, name: str, *, max_chars: int, max_line_chars: int
+    path: str | Path,
+    name: str,
+    *,
+    max_chars: int,
+    max_line_chars: int,
+    max_open_tweets: int = MAX_OPEN_TWEETS,
 ) -> Iterator[Conversation | IngestProblem]:
     """The threads of a TWCS file as conversations, with a problem per bad row."""
     try:
         with Path(path).open("rb") as raw:
-            yield from _threads(raw, name, max_chars, max_line_chars)
+            yield from _threads(raw, name, max_chars, max_line_chars, max_open_tweets)
     except OSError as exc:
         raise ArchiveError(f"{name}: cannot read it ({exc.strerror})") from None
 
 
 def _threads(
-    raw: io.BufferedReader, name: str, max_chars: int, max_line_chars: int
+    raw: io.BufferedReader, name: str, max_chars: int, max_line_chars: int, max_open_tweets: int
 ) -> Iterator[Conversation | IngestProblem]:
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
     previous_limit = csv.field_size_limit(max_line_chars)
@@ -89,6 +99,9 @@ def _threads(
             )
         column = {c: header.index(c) for c in (*REQUIRED, *LINKS) if c in header}
         owner: dict[str, _Thread] = {}  # tweet id (read or referred to) -> its open thread
+        active: OrderedDict[_Thread, None] = OrderedDict()  # open threads, idle longest first
+        open_tweets = 0
+        early = 0
         seq = 0
         end = reader.line_num
         while True:
@@ -122,8 +135,11 @@ def _threads(
                     name, f"line {start}", "tweet_id", f"tweet {tweet.id} was read before"
                 )
                 continue
-            thread = _join(owner, tweet.id, links, seq)
+            thread = _join(owner, tweet.id, links, seq, active)
             seq += 1
+            active[thread] = None
+            active.move_to_end(thread)
+            open_tweets += 1
             thread.tweets.append(tweet)
             thread.ids.add(tweet.id)
             thread.missing.discard(tweet.id)
@@ -133,17 +149,46 @@ def _threads(
                     thread.missing.add(link)
                     owner[link] = thread
             if not thread.missing:
-                for tid in thread.ids:
-                    owner.pop(tid, None)
+                open_tweets -= _forget(thread, owner, active)
                 yield _conversation(thread, name)
-        remaining = {id(t): t for t in owner.values()}
-        for thread in sorted(remaining.values(), key=lambda t: t.seq):
+            while open_tweets > max_open_tweets:
+                # Bounded memory: the thread idle longest is handed on before it is complete.
+                oldest = next(iter(active))
+                open_tweets -= _forget(oldest, owner, active)
+                early += 1
+                yield _conversation(oldest, name)
+        for thread in sorted(active, key=lambda t: t.seq):
             yield _conversation(thread, name)
+        if early:
+            yield IngestProblem(
+                name,
+                "whole file",
+                "",
+                f"{early:,} threads were handed on before every tweet they refer to was read "
+                f"(over {max_open_tweets:,} tweets were waiting); a later reply to one of them "
+                "starts a thread of its own",
+                warning=True,
+            )
     finally:
         csv.field_size_limit(previous_limit)
 
 
-def _join(owner: dict[str, _Thread], tweet_id: str, links: list[str], seq: int) -> _Thread:
+def _forget(thread: _Thread, owner: dict[str, _Thread], active: OrderedDict[_Thread, None]) -> int:
+    """Close a thread: drop it from the open ones; the number of its tweets."""
+    for tid in thread.ids | thread.missing:
+        if owner.get(tid) is thread:
+            del owner[tid]
+    del active[thread]
+    return len(thread.tweets)
+
+
+def _join(
+    owner: dict[str, _Thread],
+    tweet_id: str,
+    links: list[str],
+    seq: int,
+    active: OrderedDict[_Thread, None],
+) -> _Thread:
     """The thread a tweet belongs to: the threads that hold it or its links, merged."""
     found: dict[int, _Thread] = {}
     for tid in (tweet_id, *links):
@@ -161,6 +206,7 @@ def _join(owner: dict[str, _Thread], tweet_id: str, links: list[str], seq: int) 
         into.seq = min(into.seq, other.seq)
         for tid in other.ids | other.missing:
             owner[tid] = into
+        del active[other]
     into.missing -= into.ids
     return into
 
