@@ -92,3 +92,15 @@ def test_missing_file_folder_and_unknown_forced_format(tmp_path: Path) -> None:
 def test_forcing_a_format_skips_detection() -> None:
     (item,) = read_archive(DATA / "unknown.json", input_format="zendesk")
     assert isinstance(item, IngestProblem) and "has no message to score" in item.message
+
+
+def test_a_broken_first_line_of_json_lines_does_not_hide_the_format(tmp_path: Path) -> None:
+    path = tmp_path / "chats.jsonl"
+    path.write_text(
+        '{"conversation_id": "A", "role": \n'
+        '{"conversation_id": "A", "role": "customer", "text": "hello"}\n'
+    )
+    assert detect_format(path) == "calmline-jsonl"
+    items = list(read_archive(path))
+    assert isinstance(items[0], IngestProblem) and items[0].record == "line 1"
+    assert len(items) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ EXPECTED = (
     "in_response_to_tweet_id)"
 )
 _SNIFF_BYTES = 65_536
+_SNIFF_LINES = 20
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 _CALMLINE_FIELDS = frozenset({"conversation_id", "role", "text"})
 _TWCS_FIELDS = frozenset({"tweet_id", "inbound", "text", "in_response_to_tweet_id"})
@@ -91,9 +93,13 @@ def _json_format(path: Path, name: str) -> str:
         with path.open("rb") as raw:
             kind, keys = first_keys(raw, enough=_DECISIVE)
     except JsonSyntaxError as exc:
-        raise ArchiveError(
-            f"{name}:{exc.line}: not a recognised archive: not valid JSON ({exc.message})"
-        ) from None
+        # JSON Lines with a broken first line: the first good line of the head decides.
+        good_line = _first_good_line(path)
+        if good_line is None:
+            raise ArchiveError(
+                f"{name}:{exc.line}: not a recognised archive: not valid JSON ({exc.message})"
+            ) from None
+        kind, keys = "object", good_line
     except OSError as exc:
         raise ArchiveError(f"{name}: cannot read it ({exc.strerror})") from None
     if keys >= _CALMLINE_FIELDS:
@@ -111,6 +117,22 @@ def _json_format(path: Path, name: str) -> str:
     raise ArchiveError(
         f"{name}: not a recognised archive: {EXPECTED}; the first record has {_names(keys)}"
     )
+
+
+def _first_good_line(path: Path) -> set[str] | None:
+    """The keys of the first line (of the first few) that is a whole JSON object."""
+    with path.open("rb") as raw:
+        for _ in range(_SNIFF_LINES):
+            line = raw.readline(_SNIFF_BYTES)
+            if not line:
+                return None
+            try:
+                data = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(data, dict):
+                return set(data)
+    return None
 
 
 def _names(found: set[str]) -> str:
