@@ -174,3 +174,18 @@ def test_quick_redaction_equals_the_full_passes(text: str) -> None:
 
     names = ("Maria Lopez", "Maria", "Lopez")
     assert redact_quote(text, names) == redact_names(redact_contacts(text), names)
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("@780661 Sorry to hear that!", "[handle] Sorry to hear that!"),
+        ("Hi @Maria_L, DM us (cc @AskSupport).", "Hi [handle], DM us (cc [handle])."),
+        ("Mail help@example.com, not @me", "Mail [email], not [handle]"),
+        ("Meet at 5 @ the desk", "Meet at 5 @ the desk"),
+    ],
+)
+def test_social_handles_are_redacted(text: str, redacted: str) -> None:
+    from calmline.qa.aggregate import redact_quote
+
+    assert redact_quote(text) == redacted

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import re2
+
 from calmline.core.redact import redact_contacts, redact_names
 from calmline.qa.types import ConversationScore, Outcome, PrincipleHit
 
@@ -33,13 +35,16 @@ Level = Literal["agent", "team", "week"]
 LEVELS: tuple[Level, ...] = ("agent", "team", "week")
 
 
+HANDLE_MARK = "[handle]"
+#: an @handle (Twitter, Instagram ...) at a word start; emails are replaced before this runs
+_HANDLE = re2.compile(r"(^|[^A-Za-z0-9_.@])@[A-Za-z0-9_]{1,30}")
 _NO_DIGITS = str.maketrans("", "", "0123456789")
 #: fewer digits than this cannot make a phone number (calmline.core.redact counts 9 to 15)
 _PHONE_DIGITS = 9
 
 
 def redact_quote(text: str, names: Sequence[str] = ()) -> str:
-    """``text`` with emails, phone numbers and the given names replaced by markers.
+    """``text`` with emails, phone numbers, @handles and the given names replaced by markers.
 
     Most quotes hold none of them: cheap tests (an ``@``, enough digits, the name's letters
     in any case) skip the RE2 passes that could not match, which keeps exports as fast as the
@@ -47,6 +52,8 @@ def redact_quote(text: str, names: Sequence[str] = ()) -> str:
     """
     if "@" in text or len(text) - len(text.translate(_NO_DIGITS)) >= _PHONE_DIGITS:
         text = redact_contacts(text)
+        if "@" in text:  # social replies open with the customer's handle
+            text = _HANDLE.sub(r"\1" + HANDLE_MARK, text)
     if names:
         folded = text.casefold()
         present = tuple(n for n in names if n and n.strip().casefold() in folded)
