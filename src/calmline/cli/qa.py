@@ -243,7 +243,7 @@ def qa(
         typer.Argument(
             help="Transcript archives: calmline JSONL/CSV, Zendesk, Intercom, Amazon Transcribe "
             "or Twitter-style (TWCS) exports; the format is detected per file.",
-            metavar="ARCHIVE...",
+            metavar="ARCHIVE",
             show_default=False,
         ),
     ],
