@@ -197,6 +197,7 @@ DOCUMENTED_COMMANDS = [
     "calmline protocol show",
     "calmline train",
     "calmline progress",
+    "calmline qa",
     "calmline serve",
 ]
 

@@ -121,11 +121,6 @@ def test_a_report_that_cannot_be_written_leaves_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs calmline.qa.score to pass Conversation.customer_name in "
-    "ConversationScore.extra['customer_name'] (asked of the lead)",
-)
 def test_the_customer_name_is_redacted_in_exports(tmp_path: Path) -> None:
     result = run(str(ARCHIVE), "--workers", "1", "--csv", str(tmp_path))
     assert result.exit_code == 0, result.output

@@ -266,7 +266,12 @@ def score_record(score: ConversationScore, problems: Iterable[str] = ()) -> dict
             ensure_ascii=False,
         ),
         "problems": json.dumps(list(problems), ensure_ascii=False),
-        "extra": json.dumps(score.extra, ensure_ascii=False, default=str),
+        # the customer's name rides in extra only for redaction; it is not an output
+        "extra": json.dumps(
+            {k: v for k, v in score.extra.items() if k != "customer_name"},
+            ensure_ascii=False,
+            default=str,
+        ),
     }
 
 

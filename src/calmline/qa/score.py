@@ -95,10 +95,11 @@ class Scorer:
         protocol (the coach's abusive or unsafe state). Kept to (``protocol_followed``) when the
         agent took at least one step (after a threat to safety ending at once is allowed), took
         every step in order and never ended early (no premature-end finding); None when not
-        needed. Each step taken in its turn is a followed hit of its principle (D1-D5, source
-        ``protocol``). ``protocol_steps`` are the steps seen, in order (``D1``..``D5``;
-        ``calmed`` when the customer calmed down and the protocol stood down; ``safety``;
-        ``end``).
+        needed, or when no agent message came after it was needed (the archive holds nothing
+        the agent did about it: a thread cut short, a message left unanswered). Each step
+        taken in its turn is a followed hit of its principle (D1-D5, source ``protocol``).
+        ``protocol_steps`` are the steps seen, in order (``D1``..``D5``; ``calmed`` when the
+        customer calmed down and the protocol stood down; ``safety``; ``end``).
 
         **Score** (0-100): each agent message scores 100 minus the cost of its findings (block
         30, warn 20, info 5: the same costs as the trainer's debrief and the live scorecards),
@@ -124,6 +125,8 @@ class Scorer:
         angers: list[float] = []
         abuse = AbuseLevel.NONE
         protocol_needed = False
+        #: whether an agent message came after the protocol was needed (else nothing to judge)
+        answered = False
         premature = False
         unscored: dict[str, str] = {}
         message_scores: list[float] = []
@@ -169,6 +172,7 @@ class Scorer:
                 if guidance.state in (CustomerState.ABUSIVE, CustomerState.UNSAFE):
                     protocol_needed = True
             else:
+                answered |= protocol_needed
                 premature |= _message_hits(guidance, message, index, hits)
                 if guidance.pacing:
                     _pacing_hits(guidance, message, index, hits)
@@ -191,7 +195,7 @@ class Scorer:
                 )
         hits.sort(key=lambda h: h.message)
         followed: bool | None = None
-        if protocol_needed:
+        if protocol_needed and answered:
             acted = any(s in _STEP_NAMES for s in steps) or safety
             followed = acted and proper and not premature
         ended_properly = coach.closed and proper and not premature
@@ -201,6 +205,9 @@ class Scorer:
             score = max(0.0, score - PROTOCOL_COST)
         agent = conv.agent or (authors.most_common(1)[0][0] if authors else None)
         extra: dict[str, object] = {"unscored": unscored} if unscored else {}
+        if conv.customer_name:
+            # for redacting the name from quotes in reports and exports; never shown
+            extra["customer_name"] = conv.customer_name
         return ConversationScore(
             conversation_id=conv.id,
             source=conv.source,
