@@ -208,7 +208,7 @@ class TranscriptReader:
                     line_no,
                     None,
                     f"expected a JSON object with conversation_id, role and text, "
-                    f"got {_json_kind(data)}",
+                    f"got {json_kind(data)}",
                 )
                 continue
             yield from self._row(line_no, data)
@@ -319,7 +319,7 @@ class TranscriptReader:
             raise _BadField("conversation_id", "is empty")
         role_value = data["role"]
         if not isinstance(role_value, str):
-            raise _BadField("role", f"expected customer or agent, got {_json_kind(role_value)}")
+            raise _BadField("role", f"expected customer or agent, got {json_kind(role_value)}")
         try:
             role = Role(role_value.strip().lower())
         except ValueError:
@@ -328,7 +328,7 @@ class TranscriptReader:
             ) from None
         text = data["text"]
         if not isinstance(text, str):
-            raise _BadField("text", f"expected text, got {_json_kind(text)}")
+            raise _BadField("text", f"expected text, got {json_kind(text)}")
         if not text.strip():
             raise _BadField("text", "is empty")
         if len(text) > self.max_chars:
@@ -364,7 +364,7 @@ def _label(value: Any, field: str, *, allow_number: bool = False) -> str | None:
     if allow_number and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise _BadField(field, f"expected text, got {_json_kind(value)}")
+        raise _BadField(field, f"expected text, got {json_kind(value)}")
     value = value.strip()
     if len(value) > MAX_LABEL_CHARS:
         raise _BadField(field, f"is longer than {MAX_LABEL_CHARS} characters")
@@ -385,7 +385,7 @@ def parse_timestamp(value: Any) -> float | None:
     if isinstance(value, int | float):
         return _epoch(float(value), value)
     if not isinstance(value, str):
-        raise _BadField("timestamp", f"expected ISO 8601 or epoch seconds, got {_json_kind(value)}")
+        raise _BadField("timestamp", f"expected ISO 8601 or epoch seconds, got {json_kind(value)}")
     text = value.strip()
     if not text:
         return None
@@ -425,7 +425,8 @@ def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """How a JSON value is named in an error message ("text", "a number", "a list" ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):

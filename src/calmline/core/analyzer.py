@@ -315,14 +315,14 @@ class Engine:
         """Findings for an agent's draft before it is sent, plus the good behaviours in it."""
         draft = self._check_text(draft, "draft")
         ctx = self._as_context(context, customer_name)
-        findings, credits, politeness = self._check_rules(draft, ctx)
+        findings, credits, reply = self._check_rules(draft, ctx)
         fixed = self._fix(draft, findings, ctx) if self.fixes else draft
         return ReplyCheck(
             draft=draft,
             findings=tuple(findings),
             credits=credits,
             fixed=fixed,
-            politeness=politeness,
+            politeness=reply.politeness,
         )
 
     def _as_context(
@@ -343,7 +343,9 @@ class Engine:
 
     def _check_rules(
         self, draft: str, ctx: ReplyContext
-    ) -> tuple[list[Finding], tuple[Credit, ...], float | None]:
+    ) -> tuple[list[Finding], tuple[Credit, ...], Draft]:
+        """The rules' findings and the credits of a draft, and the draft as the rules read it
+        (whose politeness is read from the model only when asked for)."""
         view = self.reply_matcher.read(draft)
         hits = self.reply_matcher.scan(view)
         names = tuple(n for n in (ctx.customer_name, ctx.agent_name) if n)
@@ -360,7 +362,7 @@ class Engine:
                 continue
             findings.extend(rule.check(reply, ctx))
         findings.sort(key=lambda f: (f.span[0], -f.severity.rank, f.rule))
-        return findings, tuple(reply.credits), reply.politeness
+        return findings, tuple(reply.credits), reply
 
     def _fix(self, draft: str, findings: Sequence[Finding], ctx: ReplyContext) -> str:
         """The draft with the findings' rewrites applied.

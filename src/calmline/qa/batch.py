@@ -251,20 +251,7 @@ def score_record(score: ConversationScore, problems: Iterable[str] = ()) -> dict
         "protocol_steps": ",".join(score.protocol_steps),
         "outcome": score.outcome,
         "score": score.score,
-        "hits": json.dumps(
-            [
-                {
-                    "principle": h.principle,
-                    "source": h.source,
-                    "followed": h.followed,
-                    "quote": h.quote,
-                    "message": h.message,
-                    "severity": h.severity,
-                }
-                for h in score.hits
-            ],
-            ensure_ascii=False,
-        ),
+        "hits": json.dumps([h.to_dict() for h in score.hits], ensure_ascii=False),
         "problems": json.dumps(list(problems), ensure_ascii=False),
         # the customer's name rides in extra only for redaction; it is not an output
         "extra": json.dumps(

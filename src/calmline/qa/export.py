@@ -74,17 +74,7 @@ def conversation_record(score: ConversationScore) -> dict[str, Any]:
         "protocol_steps": " ".join(score.protocol_steps),
         "principles_followed": " ".join(sorted({h.principle for h in score.followed})),
         "principles_violated": " ".join(sorted({h.principle for h in score.violated})),
-        "hits": [
-            {
-                "principle": h.principle,
-                "source": h.source,
-                "followed": h.followed,
-                "quote": redact_quote(h.quote, names),
-                "message": h.message,
-                "severity": h.severity,
-            }
-            for h in score.hits
-        ],
+        "hits": [h.to_dict(quote=redact_quote(h.quote, names)) for h in score.hits],
     }
 
 

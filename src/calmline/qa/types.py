@@ -84,6 +84,17 @@ class PrincipleHit:
     message: int
     severity: str | None = None
 
+    def to_dict(self, quote: str | None = None) -> dict[str, Any]:
+        """The hit as a plain record; ``quote`` replaces the quote (a redacted one, say)."""
+        return {
+            "principle": self.principle,
+            "source": self.source,
+            "followed": self.followed,
+            "quote": self.quote if quote is None else quote,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ConversationScore:

@@ -13,6 +13,7 @@ from typing import Any
 
 from calmline.core.types import Role
 from calmline.qa.types import Conversation, IngestProblem, Message
+from calmline.transcript import json_kind
 
 #: The longest id, name or label read from an export (they are labels, not messages).
 MAX_LABEL_CHARS = 200
@@ -31,20 +32,8 @@ class BadField(Exception):
         self.message = message
 
 
-def kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+#: how a JSON value is named in an error message (shared with calmline's transcript reader)
+kind_of = json_kind
 
 
 def label(value: Any, field: str) -> str | None:
