@@ -149,3 +149,43 @@ def test_numpy_never_unpickles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(np, "load", spy)
     LinearModels.from_bytes(GOOD_NPZ, meta(), where=WHERE)
     assert seen == [False]
+
+
+def test_threads_reading_at_once_get_the_answers_one_thread_gets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The service reads messages in several threads: the word caches must stay consistent,
+    even while they are emptied for being full (a tiny cache here, so that happens often)."""
+    import threading
+
+    from calmline.models import linear, shipped_models
+
+    shipped = shipped_models()
+    texts = [
+        f"message {i}: you are {w} and my parcel {i % 7} is late again"
+        for i, w in enumerate(["useless", "great", "slow", "kind", "awful", "helpful"] * 20)
+    ]
+    expected = [
+        LinearModels(shipped.weights, shipped.heads, shipped.meta).predict(t) for t in texts
+    ]
+    monkeypatch.setattr(linear, "_WORD_CACHE", 40)
+    monkeypatch.setattr(linear, "_PAIR_CACHE", 40)
+    model = LinearModels(shipped.weights, shipped.heads, shipped.meta)
+    problems: list[str] = []
+
+    def read() -> None:
+        try:
+            for _ in range(5):
+                for text, want in zip(texts, expected, strict=True):
+                    got = model.predict(text)
+                    if any(abs(got[k] - want[k]) > 1e-9 for k in want):
+                        problems.append(f"{text}: {got} != {want}")
+        except Exception as exc:  # an IndexError when rows and values fall out of step
+            problems.append(repr(exc))
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not problems, problems[:3]

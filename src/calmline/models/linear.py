@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -76,6 +77,9 @@ class LinearModels:
         #: the weights of each pair of neighbouring words met (and 1.0, its one feature), by
         #: the rows of its two words
         self._pairs: dict[int, tuple[float, ...]] = {}
+        # The service reads messages in several threads at once: the caches above change
+        # together (a row index must match its values), so one reader at a time.
+        self._lock = threading.Lock()
 
     # ----- scoring -----------------------------------------------------------------------
 
@@ -107,6 +111,10 @@ class LinearModels:
     def _raw(self, ws: list[str]) -> list[float]:
         if not ws:
             return self._zero
+        with self._lock:
+            return self._raw_locked(ws)
+
+    def _raw_locked(self, ws: list[str]) -> list[float]:
         rows = self._rows
         seq = [rows.get(w, -1) for w in ws]
         if -1 in seq:
