@@ -231,26 +231,10 @@ def frame_of_scores(
 def score_record(score: ConversationScore, problems: Iterable[str] = ()) -> dict[str, Any]:
     """One scorecard as a flat record (the row :func:`frame_of_scores` makes of it)."""
     return {
-        "conversation_id": score.conversation_id,
-        "source": score.source,
-        "format": score.format,
-        "agent": score.agent,
-        "team": score.team,
-        "week": score.week,
-        "started_at": score.started_at,
-        "customer_messages": score.customer_messages,
-        "agent_messages": score.agent_messages,
+        **score.fields(),
         "followed": sum(1 for h in score.hits if h.followed),
         "violated": sum(1 for h in score.hits if not h.followed),
-        "anger_start": score.anger_start,
-        "anger_end": score.anger_end,
-        "anger_peak": score.anger_peak,
-        "abuse": score.abuse,
-        "protocol_needed": score.protocol_needed,
-        "protocol_followed": score.protocol_followed,
         "protocol_steps": ",".join(score.protocol_steps),
-        "outcome": score.outcome,
-        "score": score.score,
         "hits": json.dumps([h.to_dict() for h in score.hits], ensure_ascii=False),
         "problems": json.dumps(list(problems), ensure_ascii=False),
         # the customer's name rides in extra only for redaction; it is not an output

@@ -47,30 +47,13 @@ CONVERSATION_COLUMNS = (
     "principles_violated",
     "hits",
 )
-HIT_FIELDS = ("principle", "source", "followed", "quote", "message", "severity")
 
 
 def conversation_record(score: ConversationScore) -> dict[str, Any]:
     """One conversation as a flat record: hits as a list of dicts with redacted quotes."""
     names = customer_names(score)
     return {
-        "conversation_id": score.conversation_id,
-        "source": score.source,
-        "format": score.format,
-        "agent": score.agent,
-        "team": score.team,
-        "week": score.week,
-        "started_at": score.started_at,
-        "customer_messages": score.customer_messages,
-        "agent_messages": score.agent_messages,
-        "score": float(score.score),
-        "outcome": score.outcome,
-        "anger_start": float(score.anger_start),
-        "anger_end": float(score.anger_end),
-        "anger_peak": float(score.anger_peak),
-        "abuse": score.abuse,
-        "protocol_needed": score.protocol_needed,
-        "protocol_followed": score.protocol_followed,
+        **score.fields(),
         "protocol_steps": " ".join(score.protocol_steps),
         "principles_followed": " ".join(sorted({h.principle for h in score.followed})),
         "principles_violated": " ".join(sorted({h.principle for h in score.violated})),

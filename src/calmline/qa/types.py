@@ -126,6 +126,30 @@ class ConversationScore:
     score: float
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def fields(self) -> dict[str, Any]:
+        """The scorecard's plain fields (not its hits or extra), numbers as floats: the
+        common part of the records that exports and DataFrames make of it."""
+        return {
+            "conversation_id": self.conversation_id,
+            "source": self.source,
+            "format": self.format,
+            "agent": self.agent,
+            "team": self.team,
+            "week": self.week,
+            "started_at": self.started_at,
+            "customer_messages": self.customer_messages,
+            "agent_messages": self.agent_messages,
+            "anger_start": float(self.anger_start),
+            "anger_end": float(self.anger_end),
+            "anger_peak": float(self.anger_peak),
+            "abuse": self.abuse,
+            "protocol_needed": self.protocol_needed,
+            "protocol_followed": self.protocol_followed,
+            "protocol_steps": self.protocol_steps,
+            "outcome": self.outcome,
+            "score": float(self.score),
+        }
+
     @property
     def followed(self) -> tuple[PrincipleHit, ...]:
         return tuple(h for h in self.hits if h.followed)
